@@ -1,0 +1,74 @@
+/**
+ * OperationsClient: many operations over one transport, with shared options.
+ * @module
+ */
+import { InvalidOperationError } from './errors.js';
+import { LongRunningOperation, type OperationOptions } from './operation.js';
+import type { OperationResource } from './types.js';
+
+/**
+ * Options of {@link OperationsClient}: those of an operation, less the
+ * per-object signal.
+ *
+ * @example
+ * ```ts
+ * const options: OperationsClientOptions = { transport, decode: registry };
+ * ```
+ */
+export type OperationsClientOptions = Omit<OperationOptions<unknown, unknown>, 'signal'>;
+
+/**
+ * Makes {@link LongRunningOperation}s that share a transport and options, and
+ * lists the server's operations.
+ *
+ * @example
+ * ```ts
+ * const client = new OperationsClient({ transport: grpcTransport({ address }) });
+ * const result = await client.get('operations/42').promise();
+ * for await (const op of client.list({ filter: 'done=false' })) console.log(op.name);
+ * ```
+ */
+export class OperationsClient {
+  private readonly options: OperationsClientOptions;
+
+  constructor(options: OperationsClientOptions) {
+    if (typeof options !== 'object' || options === null || typeof options.transport?.getOperation !== 'function') {
+      throw new TypeError('longrunning: OperationsClient needs options with a transport');
+    }
+    this.options = { ...options };
+  }
+
+  /** An operation by name; its first poll happens at once. */
+  get<TResponse = unknown, TMetadata = unknown>(name: string): LongRunningOperation<TResponse, TMetadata> {
+    if (typeof name !== 'string' || name === '') throw new InvalidOperationError(`an operation name must be a non-empty string, got ${JSON.stringify(name)}`);
+    return new LongRunningOperation<TResponse, TMetadata>(name, this.options as OperationOptions<TResponse, TMetadata>);
+  }
+
+  /** An operation from a resource a call returned; its first poll happens after the initial delay. */
+  wrap<TResponse = unknown, TMetadata = unknown>(resource: OperationResource): LongRunningOperation<TResponse, TMetadata> {
+    return new LongRunningOperation<TResponse, TMetadata>(resource, this.options as OperationOptions<TResponse, TMetadata>);
+  }
+
+  /**
+   * Every operation of a collection, page after page (ListOperations).
+   * `name` is the collection, default `operations`.
+   */
+  async *list(request: { name?: string; filter?: string; pageSize?: number; signal?: AbortSignal } = {}): AsyncIterable<LongRunningOperation> {
+    const name = request.name ?? 'operations';
+    const seen = new Set<string>();
+    let pageToken = '';
+    do {
+      const page = await this.options.transport.listOperations(
+        { name, filter: request.filter, pageSize: request.pageSize, pageToken: pageToken || undefined },
+        { signal: request.signal, timeoutMs: this.options.rpcTimeoutMs ?? 30_000 },
+      );
+      if (!page || !Array.isArray(page.operations)) throw new InvalidOperationError(`ListOperations ${name} returned no operations array`);
+      for (const resource of page.operations) yield this.wrap(resource);
+      const next = page.nextPageToken ?? '';
+      if (typeof next !== 'string') throw new InvalidOperationError(`ListOperations ${name} returned a page token that is not a string`);
+      if (next !== '' && seen.has(next)) throw new InvalidOperationError(`ListOperations ${name} returned page token ${JSON.stringify(next)} twice; stopping`);
+      seen.add(next);
+      pageToken = next;
+    } while (pageToken !== '');
+  }
+}

@@ -1,0 +1,629 @@
+/**
+ * LongRunningOperation: the state of one operation, its events, and the
+ * waiters sharing its single watch loop.
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3';
+import { type DecodeOption, type Decoders, resolveDecoders } from './codec/decoders.js';
+import { checkResource, sameAny } from './codec/resource.js';
+import { operationError } from './codec/status.js';
+import {
+  InvalidOperationError,
+  LongRunningError,
+  OperationFailedError,
+  OperationTimeoutError,
+  abortReason,
+} from './errors.js';
+import { type ResumeToken, parseResumeToken, resourceToToken } from './resume.js';
+import { SnapshotStream } from './snapshots.js';
+import type { CallOptions, OperationResource, OperationsTransport } from './types.js';
+import { callWithDeadline } from './watch/call.js';
+import { type Clock, systemClock } from './watch/clock.js';
+import { watch, type WatchConfig } from './watch/loop.js';
+import { checkDuration, pollingPolicy, retryPolicy, type PollingOptions, type RetryOptions } from './watch/policy.js';
+
+/**
+ * Options of a {@link LongRunningOperation}.
+ *
+ * @example
+ * ```ts
+ * const options: OperationOptions<Result, Progress> = {
+ *   transport: grpcTransport({ address: '127.0.0.1:50051' }),
+ *   decode: TypeRegistry.fromRoot(root),
+ *   polling: { initialDelayMs: 500, maxDelayMs: 10_000 },
+ * };
+ * ```
+ */
+export interface OperationOptions<TResponse = unknown, TMetadata = unknown> {
+  /** How to reach the Operations service. */
+  transport: OperationsTransport;
+  /** How to decode `response` and `metadata` (default: well-known and google.rpc types only). */
+  decode?: DecodeOption<TResponse, TMetadata>;
+  /** Backoff between polls (and between retries of a failed call). */
+  polling?: PollingOptions;
+  /** Transient RPC failures retried while waiting. */
+  retry?: RetryOptions;
+  /** `'auto'` (default): prefer WaitOperation, fall back to polling on UNIMPLEMENTED. `'never'`: always poll. */
+  waitOperation?: 'auto' | 'never';
+  /** Timeout sent with each WaitOperation. Default 60_000. */
+  waitTimeoutMs?: number;
+  /** While someone listens for `metadata` or iterates `updates()`, WaitOperation timeouts are capped at this. Default 5_000. */
+  progressIntervalMs?: number;
+  /** Deadline of each GetOperation, CancelOperation and DeleteOperation call. Default 30_000. */
+  rpcTimeoutMs?: number;
+  /** Stops all local waiting for this object (never cancels the server operation). */
+  signal?: AbortSignal;
+  /** Time source; tests inject a scripted one. Default: the real clock. */
+  clock?: Clock;
+  /** Called when an event listener throws (default: a process warning). The loop goes on either way. */
+  onListenerError?: (error: unknown, event: string) => void;
+}
+
+/**
+ * Options of one wait.
+ *
+ * @example
+ * ```ts
+ * await op.promise({ timeoutMs: 60_000, signal: AbortSignal.timeout(120_000) });
+ * ```
+ */
+export interface WaitOptions {
+  /** Stops this wait only; rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Rejects this wait with OperationTimeoutError after this long; the operation goes on. */
+  timeoutMs?: number;
+}
+
+/**
+ * One observed state of the operation, decoded.
+ *
+ * @example
+ * ```ts
+ * for await (const s of op.updates()) console.log(s.done, s.metadata);
+ * ```
+ */
+export interface OperationSnapshot<TResponse = unknown, TMetadata = unknown> {
+  /** Operation name. */
+  name: string;
+  /** Whether the operation has ended. */
+  done: boolean;
+  /** Decoded metadata, if the server sent any. */
+  metadata?: TMetadata;
+  /** Decoded response, once done with a response. */
+  response?: TResponse;
+  /** The failure, once done with an error. */
+  error?: OperationFailedError;
+  /** The raw resource this snapshot was decoded from. */
+  resource: OperationResource;
+}
+
+/**
+ * Events of a {@link LongRunningOperation}.
+ *
+ * @example
+ * ```ts
+ * op.on('metadata', (progress) => render(progress));
+ * ```
+ */
+export interface OperationEvents<TResponse, TMetadata> {
+  /** The metadata was seen for the first time, or changed. */
+  metadata: [metadata: TMetadata, snapshot: OperationSnapshot<TResponse, TMetadata>];
+  /** The server answered a GetOperation or WaitOperation. */
+  poll: [snapshot: OperationSnapshot<TResponse, TMetadata>];
+  /** The operation ended (with a response, an error, or neither). */
+  done: [snapshot: OperationSnapshot<TResponse, TMetadata>];
+  /** Waiting ended in failure: the operation failed, or the watch did (RPC, decoding, invalid resource). */
+  error: [error: Error];
+}
+
+type Outcome<T> = { state: 'pending' } | { state: 'resolved'; value: T } | { state: 'rejected'; error: unknown };
+
+const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
+const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
+const DEFAULT_RPC_TIMEOUT_MS = 30_000;
+
+/** Listeners are wrapped so a throwing one cannot break the loop; this maps a wrapper back to its listener. */
+const ORIGINAL = Symbol('longrunning.listener');
+type Guarded = ((...args: unknown[]) => void) & { [ORIGINAL]?: (...args: unknown[]) => void };
+
+/**
+ * A Google-style long-running operation being watched. One watch loop per
+ * object, shared by every `promise()`, `updates()` and listener; it runs while
+ * someone waits and stops when the operation is done or nobody waits.
+ *
+ * @example
+ * ```ts
+ * const op = new LongRunningOperation<Result, Progress>(initialOperation, { transport, decode: registry });
+ * op.on('metadata', (progress) => console.log(progress));
+ * const result = await op.promise({ timeoutMs: 600_000 });
+ * ```
+ */
+export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> extends EventEmitter<OperationEvents<TResponse, TMetadata>> {
+  /** Operation name (empty only for a validate-only operation that is already done). */
+  readonly name: string;
+  private readonly transport: OperationsTransport;
+  private readonly decoders: Decoders<TResponse, TMetadata>;
+  private readonly config: WatchConfig;
+  private readonly objectSignal?: AbortSignal;
+  private readonly onListenerError: (error: unknown, event: string) => void;
+  private resource: OperationResource;
+  private current: OperationSnapshot<TResponse, TMetadata>;
+  private observed: boolean;
+  private pollImmediately: boolean;
+  private metadataSource?: OperationResource['metadata'];
+  private metadataValue?: TMetadata;
+  private lastEmittedMetadata?: OperationResource['metadata'];
+  private outcome: Outcome<TResponse> = { state: 'pending' };
+  private settled?: Promise<TResponse>;
+  private settle?: { resolve: (v: TResponse) => void; reject: (e: unknown) => void };
+  private loop?: AbortController;
+  private wake?: AbortController;
+  private waiters = 0;
+  private readonly streams = new Set<SnapshotStream<OperationSnapshot<TResponse, TMetadata>>>();
+  private readonly guards = new WeakMap<object, Guarded>();
+
+  /**
+   * Watches an operation given as the resource a call returned (first poll
+   * after the initial delay) or as a name (first poll at once).
+   */
+  constructor(initial: OperationResource | string, options: OperationOptions<TResponse, TMetadata>) {
+    super();
+    if (typeof options !== 'object' || options === null) throw new TypeError('longrunning: options with a transport are required');
+    const { transport } = options;
+    if (typeof transport !== 'object' || transport === null || typeof transport.getOperation !== 'function') {
+      throw new TypeError('longrunning: option transport must be an OperationsTransport');
+    }
+    if (options.waitOperation !== undefined && options.waitOperation !== 'auto' && options.waitOperation !== 'never') {
+      throw new TypeError(`longrunning: option waitOperation must be 'auto' or 'never', got ${String(options.waitOperation)}`);
+    }
+    this.transport = transport;
+    this.decoders = resolveDecoders(options.decode);
+    this.objectSignal = options.signal;
+    this.onListenerError = options.onListenerError ?? defaultListenerError;
+    const waitTimeoutMs = checkDuration('waitTimeoutMs', options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS, { allowZero: false });
+    this.config = {
+      transport,
+      clock: options.clock ?? systemClock,
+      polling: pollingPolicy(options.polling),
+      retry: retryPolicy(options.retry),
+      waitOperation: options.waitOperation ?? 'auto',
+      waitTimeoutMs,
+      progressIntervalMs: checkDuration('progressIntervalMs', options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS, { allowZero: false }),
+      rpcTimeoutMs: checkDuration('rpcTimeoutMs', options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS, { allowZero: false }),
+      waitGraceMs: (t) => Math.max(1_000, t * 0.1),
+    };
+
+    if (typeof initial === 'string') {
+      if (initial === '') throw new InvalidOperationError('an operation name must not be empty');
+      this.name = initial;
+      this.resource = { name: initial, done: false };
+      this.observed = false;
+      this.pollImmediately = true;
+    } else {
+      const resource = checkResource(initial, typeof initial?.name === 'string' ? initial.name : '');
+      if (resource.name === '' && !resource.done) {
+        throw new InvalidOperationError('an operation that is not done must have a name (only a validate-only operation may be unnamed)');
+      }
+      this.name = resource.name;
+      this.resource = resource;
+      this.observed = true;
+      this.pollImmediately = false;
+    }
+    this.current = { name: this.name, done: false, resource: this.resource };
+    try {
+      this.current = this.snapshotOf(this.resource);
+      if (this.resource.done) this.finish(this.current);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /**
+   * Resumes an operation from a token made by `toJSON()` (or its JSON string).
+   * The first poll happens at once; a token of a finished operation needs no RPC.
+   *
+   * @example
+   * ```ts
+   * const token = JSON.stringify(op);
+   * const again = LongRunningOperation.resume(token, { transport });
+   * ```
+   */
+  static resume<TResponse = unknown, TMetadata = unknown>(
+    token: string | ResumeToken,
+    options: OperationOptions<TResponse, TMetadata>,
+  ): LongRunningOperation<TResponse, TMetadata> {
+    const parsed = parseResumeToken(token);
+    const op = new LongRunningOperation<TResponse, TMetadata>(parsed.resource ?? parsed.name, options);
+    op.pollImmediately = true;
+    return op;
+  }
+
+  /** Whether the operation has ended (as far as this client has seen). */
+  get done(): boolean {
+    return this.current.done;
+  }
+  /** The latest decoded metadata. */
+  get metadata(): TMetadata | undefined {
+    return this.current.metadata;
+  }
+  /** The decoded response, once done with one. */
+  get response(): TResponse | undefined {
+    return this.current.response;
+  }
+  /** The failure, once done with an error. */
+  get error(): OperationFailedError | undefined {
+    return this.current.error;
+  }
+  /** The latest raw resource. */
+  get latest(): OperationResource {
+    return this.resource;
+  }
+  /** The latest snapshot. */
+  get snapshot(): OperationSnapshot<TResponse, TMetadata> {
+    return this.current;
+  }
+
+  /**
+   * Waits until the operation is done and resolves with its decoded response
+   * (undefined when it ended with neither response nor error). Rejects with
+   * OperationFailedError / OperationCancelledError when it ended with an error,
+   * RpcError / DecodeError / InvalidOperationError when watching failed,
+   * OperationTimeoutError after `timeoutMs`, or the signal's reason on abort.
+   * Any number of calls share one watch loop and get the same settled value.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = await Promise.all([op.promise(), op.promise()]); // one loop, a === b
+   * ```
+   */
+  promise(options: WaitOptions = {}): Promise<TResponse> {
+    try {
+      this.checkWaitOptions(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.outcome.state !== 'pending') return this.result();
+    return this.join(options).promise;
+  }
+
+  /**
+   * Calls GetOperation exactly once (no retry, no loop) and returns the
+   * snapshot; events fire as for any answer.
+   *
+   * @example
+   * ```ts
+   * const { done, metadata } = await op.poll();
+   * ```
+   */
+  async poll(options: CallOptions = {}): Promise<OperationSnapshot<TResponse, TMetadata>> {
+    this.requireName('poll');
+    const answer = await this.rpc('GetOperation', options, (signal, timeoutMs) => this.transport.getOperation(this.name, { signal, timeoutMs }));
+    try {
+      this.apply(answer);
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+    return this.current;
+  }
+
+  /**
+   * Snapshots as they arrive: the current one first (if any has been seen),
+   * then one per server answer, ending after the terminal one. Throws when
+   * watching fails, times out or is aborted; `return()` (or `break`) stops cleanly.
+   *
+   * @example
+   * ```ts
+   * for await (const s of op.updates()) console.log(s.metadata);
+   * ```
+   */
+  updates(options: WaitOptions = {}): AsyncIterableIterator<OperationSnapshot<TResponse, TMetadata>> {
+    const stream = new SnapshotStream<OperationSnapshot<TResponse, TMetadata>>({
+      start: () => {
+        this.checkWaitOptions(options);
+        if (this.observed || this.current.done) stream.push(this.current);
+        if (this.current.done) {
+          stream.end();
+          return;
+        }
+        if (this.outcome.state === 'rejected') {
+          stream.fail(this.outcome.error);
+          return;
+        }
+        this.streams.add(stream);
+        const joined = this.join(options);
+        joined.promise.then(
+          () => stream.end(),
+          (err) => (err instanceof OperationFailedError && this.current.done ? stream.end() : stream.fail(err)),
+        );
+        return () => {
+          this.streams.delete(stream);
+          joined.leave();
+        };
+      },
+    });
+    return stream;
+  }
+
+  /**
+   * Asks the server to cancel the operation (CancelOperation). Waiting goes on
+   * until the server reports the end: usually OperationCancelledError, or the
+   * response if it finished anyway. Rejects with RpcError (code 12 when the
+   * server cannot cancel).
+   *
+   * @example
+   * ```ts
+   * await op.cancel();
+   * await op.promise().catch((e) => e instanceof OperationCancelledError);
+   * ```
+   */
+  async cancel(options: CallOptions = {}): Promise<void> {
+    this.requireName('cancel');
+    await this.rpc('CancelOperation', options, (signal, timeoutMs) => this.transport.cancelOperation(this.name, { signal, timeoutMs }));
+    this.wake?.abort(); // poll soon to see the end
+  }
+
+  /**
+   * Deletes the operation on the server (DeleteOperation): the client is no
+   * longer interested in its result.
+   *
+   * @example
+   * ```ts
+   * await op.delete();
+   * ```
+   */
+  async delete(options: CallOptions = {}): Promise<void> {
+    this.requireName('delete');
+    await this.rpc('DeleteOperation', options, (signal, timeoutMs) => this.transport.deleteOperation(this.name, { signal, timeoutMs }));
+  }
+
+  /**
+   * A resume token: `JSON.stringify(op)` gives a string that
+   * `LongRunningOperation.resume()` accepts. Holds the name and the latest state.
+   *
+   * @example
+   * ```ts
+   * localStorage.setItem('op', JSON.stringify(op));
+   * ```
+   */
+  toJSON(): ResumeToken {
+    return { kind: 'longrunning.operation', version: 1, name: this.name, ...(this.observed ? { resource: resourceToToken(this.resource) } : {}) };
+  }
+
+  // ---- listeners: wrapped so that a throwing listener cannot break the loop ----
+
+  override on<T extends keyof OperationEvents<TResponse, TMetadata>>(event: T, fn: EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>, context?: unknown): this {
+    return super.on(event, this.guard(event, fn) as typeof fn, context);
+  }
+  override addListener<T extends keyof OperationEvents<TResponse, TMetadata>>(event: T, fn: EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>, context?: unknown): this {
+    return this.on(event, fn, context);
+  }
+  override once<T extends keyof OperationEvents<TResponse, TMetadata>>(event: T, fn: EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>, context?: unknown): this {
+    return super.once(event, this.guard(event, fn) as typeof fn, context);
+  }
+  override removeListener<T extends keyof OperationEvents<TResponse, TMetadata>>(
+    event: T,
+    fn?: EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>,
+    context?: unknown,
+    once?: boolean,
+  ): this {
+    const guarded = fn ? ((this.guards.get(fn) ?? fn) as typeof fn) : undefined;
+    return super.removeListener(event, guarded, context, once);
+  }
+  override off<T extends keyof OperationEvents<TResponse, TMetadata>>(
+    event: T,
+    fn?: EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>,
+    context?: unknown,
+    once?: boolean,
+  ): this {
+    return this.removeListener(event, fn, context, once);
+  }
+  override listeners<T extends keyof OperationEvents<TResponse, TMetadata>>(event: T): Array<EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>> {
+    return super.listeners(event).map((l) => ((l as Guarded)[ORIGINAL] ?? l) as EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>);
+  }
+
+  private guard(event: string, fn: object): Guarded {
+    if (typeof fn !== 'function') throw new TypeError(`longrunning: a listener for '${event}' must be a function`);
+    let guarded = this.guards.get(fn);
+    if (!guarded) {
+      const original = fn as unknown as (...args: unknown[]) => void;
+      guarded = function (this: unknown, ...args: unknown[]) {
+        try {
+          original.apply(this, args);
+        } catch (err) {
+          report(err);
+        }
+      } as Guarded;
+      const report = (err: unknown): void => {
+        try {
+          this.onListenerError(err, event);
+        } catch {
+          // the error reporter itself threw: nothing more to do
+        }
+      };
+      guarded[ORIGINAL] = original;
+      this.guards.set(fn, guarded);
+    }
+    return guarded;
+  }
+
+  // ---- the shared loop ----
+
+  private checkWaitOptions(options: WaitOptions): void {
+    if (typeof options !== 'object' || options === null) throw new TypeError('longrunning: wait options must be an object');
+    if (options.timeoutMs !== undefined) checkDuration('timeoutMs', options.timeoutMs);
+    if (this.objectSignal?.aborted) throw abortReason(this.objectSignal);
+    if (options.signal?.aborted) throw abortReason(options.signal);
+  }
+
+  private result(): Promise<TResponse> {
+    if (!this.settled) {
+      this.settled = new Promise<TResponse>((resolve, reject) => {
+        this.settle = { resolve, reject };
+      });
+      this.settled.catch(() => undefined); // nobody may be waiting when it fails
+      if (this.outcome.state === 'resolved') this.settle!.resolve(this.outcome.value);
+      if (this.outcome.state === 'rejected') this.settle!.reject(this.outcome.error);
+    }
+    return this.settled;
+  }
+
+  /** Adds a waiter: resolves with the outcome, or rejects on this waiter's abort/timeout. */
+  private join(options: WaitOptions): { promise: Promise<TResponse>; leave: () => void } {
+    const { signal, timeoutMs } = options;
+    const timer = new AbortController();
+    let left = false;
+    let rejectWaiter: (err: unknown) => void = () => undefined;
+    const leave = (): void => {
+      if (left) return;
+      left = true;
+      signal?.removeEventListener('abort', onAbort);
+      this.objectSignal?.removeEventListener('abort', onObjectAbort);
+      timer.abort();
+      this.waiters--;
+      if (this.waiters === 0) this.stopLoop();
+    };
+    const onAbort = (): void => {
+      leave();
+      rejectWaiter(abortReason(signal!));
+    };
+    const onObjectAbort = (): void => {
+      leave();
+      rejectWaiter(abortReason(this.objectSignal!));
+    };
+    this.waiters++;
+    const promise = new Promise<TResponse>((resolve, reject) => {
+      rejectWaiter = reject;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.objectSignal?.addEventListener('abort', onObjectAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        this.config.clock.sleep(timeoutMs, timer.signal).then(
+          () => {
+            leave();
+            reject(new OperationTimeoutError(this.name, timeoutMs, this));
+          },
+          () => undefined,
+        );
+      }
+      this.result().then(
+        (value) => {
+          leave();
+          resolve(value);
+        },
+        (err) => {
+          leave();
+          reject(err);
+        },
+      );
+    });
+    this.startLoop();
+    return { promise, leave };
+  }
+
+  private startLoop(): void {
+    if (this.loop || this.outcome.state !== 'pending' || this.waiters === 0) return;
+    const controller = new AbortController();
+    this.loop = controller;
+    const pollImmediately = this.pollImmediately;
+    this.pollImmediately = true; // a later restart looks at once
+    watch(
+      { name: this.name, apply: (r) => this.apply(r), wantsProgress: () => this.listenerCount('metadata') > 0 || this.streams.size > 0 },
+      this.config,
+      {
+        pollImmediately,
+        signal: controller.signal,
+        wake: () => {
+          this.wake = new AbortController();
+          return this.wake.signal;
+        },
+      },
+    ).then(
+      () => {
+        if (this.loop === controller) this.loop = undefined;
+      },
+      (err) => {
+        if (this.loop === controller) this.loop = undefined;
+        if (!controller.signal.aborted) this.fail(err);
+      },
+    );
+  }
+
+  private stopLoop(): void {
+    const loop = this.loop;
+    this.loop = undefined;
+    this.wake = undefined;
+    loop?.abort(new DOMException('no waiter left', 'AbortError'));
+  }
+
+  /** Takes one server answer: validates, decodes, emits; returns whether the operation is done. */
+  private apply(raw: unknown): boolean {
+    if (this.outcome.state !== 'pending') return true;
+    const resource = checkResource(raw, this.name);
+    const snapshot = this.snapshotOf(resource);
+    this.resource = resource;
+    this.observed = true;
+    this.current = snapshot;
+    if (resource.metadata && snapshot.metadata !== undefined && !sameAny(resource.metadata, this.lastEmittedMetadata)) {
+      this.lastEmittedMetadata = resource.metadata;
+      this.emit('metadata', snapshot.metadata, snapshot);
+    }
+    this.emit('poll', snapshot);
+    for (const stream of this.streams) stream.push(snapshot);
+    if (resource.done) this.finish(snapshot);
+    return resource.done;
+  }
+
+  private snapshotOf(resource: OperationResource): OperationSnapshot<TResponse, TMetadata> {
+    const snapshot: OperationSnapshot<TResponse, TMetadata> = { name: this.name, done: resource.done, resource };
+    if (resource.metadata) {
+      if (!sameAny(resource.metadata, this.metadataSource)) {
+        this.metadataValue = this.decoders.metadata(resource.metadata);
+        this.metadataSource = resource.metadata;
+      }
+      snapshot.metadata = this.metadataValue;
+    }
+    if (resource.done && resource.response) snapshot.response = this.decoders.response(resource.response);
+    if (resource.done && resource.error) snapshot.error = operationError(this.name, resource.error, this.decoders.registry);
+    return snapshot;
+  }
+
+  private finish(snapshot: OperationSnapshot<TResponse, TMetadata>): void {
+    if (snapshot.error) {
+      this.outcome = { state: 'rejected', error: snapshot.error };
+      this.settle?.reject(snapshot.error);
+      this.emit('done', snapshot);
+      this.emit('error', snapshot.error);
+    } else {
+      this.outcome = { state: 'resolved', value: snapshot.response as TResponse };
+      this.settle?.resolve(snapshot.response as TResponse);
+      this.emit('done', snapshot);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.outcome.state !== 'pending') return;
+    this.outcome = { state: 'rejected', error: err };
+    this.settle?.reject(err);
+    this.stopLoop();
+    this.emit('error', err instanceof Error ? err : new LongRunningError(String(err), { cause: err }));
+  }
+
+  private requireName(what: string): void {
+    if (this.name === '') throw new InvalidOperationError(`cannot ${what} an unnamed (validate-only) operation`);
+  }
+
+  /** One RPC outside the loop: deadline, abort (the call's and the object's), no retry. */
+  private rpc<T>(what: string, options: CallOptions, fn: (signal: AbortSignal, timeoutMs: number) => Promise<T>): Promise<T> {
+    if (typeof options !== 'object' || options === null) return Promise.reject(new TypeError('longrunning: call options must be an object'));
+    const timeoutMs = options.timeoutMs === undefined ? this.config.rpcTimeoutMs : checkDuration('timeoutMs', options.timeoutMs, { allowZero: false });
+    const signals = [options.signal, this.objectSignal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length === 0 ? new AbortController().signal : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    return callWithDeadline((s) => fn(s, timeoutMs), { signal, timeoutMs, clock: this.config.clock, what: `${what} ${this.name}` });
+  }
+}
+
+function defaultListenerError(error: unknown, event: string): void {
+  process.emitWarning(`a listener for '${event}' threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, {
+    code: 'LONGRUNNING_LISTENER_ERROR',
+  });
+}

@@ -1,0 +1,307 @@
+/**
+ * FakeOperationsServer: an in-memory google.longrunning.Operations service
+ * for tests, reachable in process (`transport`) or over real loopback gRPC
+ * and HTTP/JSON sockets.
+ * @module
+ */
+import {
+  Code,
+  RpcError,
+  memoryTransport,
+  restProfiles,
+  type AnyMessage,
+  type CallOptions,
+  type DecodedDetail,
+  type ListOperationsRequest,
+  type ListOperationsResponse,
+  type OperationResource,
+  type OperationsTransport,
+  type RestProfile,
+} from '../index.js';
+import { serveGrpc } from './grpc-server.js';
+import { serveHttp } from './http-server.js';
+
+/** A method of google.longrunning.Operations. */
+export type OperationsMethod = 'GetOperation' | 'WaitOperation' | 'CancelOperation' | 'DeleteOperation' | 'ListOperations';
+
+const METHODS: readonly OperationsMethod[] = ['GetOperation', 'WaitOperation', 'CancelOperation', 'DeleteOperation', 'ListOperations'];
+
+/**
+ * Options of a {@link FakeOperationsServer}.
+ *
+ * @example
+ * ```ts
+ * const server = new FakeOperationsServer({ waitOperation: false }); // a server that only supports polling
+ * ```
+ */
+export interface FakeOperationsServerOptions {
+  /** Whether WaitOperation is implemented (else UNIMPLEMENTED / HTTP 501). Default true. */
+  waitOperation?: boolean;
+  /** Whether CancelOperation is implemented (else UNIMPLEMENTED / HTTP 501). Default true. */
+  cancelOperation?: boolean;
+}
+
+/**
+ * One call the server received.
+ *
+ * @example
+ * ```ts
+ * expect(server.calls.filter((c) => c.method === 'GetOperation')).toHaveLength(1);
+ * ```
+ */
+export interface FakeCall {
+  method: OperationsMethod;
+  name: string;
+}
+
+/**
+ * An error to inject with `failNext`.
+ *
+ * @example
+ * ```ts
+ * const err: InjectedError = { code: Code.UNAVAILABLE, message: 'try again' };
+ * ```
+ */
+export interface InjectedError {
+  code: number;
+  message?: string;
+  /** Details in proto3 JSON form, e.g. `{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2s' }`. */
+  details?: DecodedDetail[];
+}
+
+/** A running listener. */
+export interface Listener {
+  close(): Promise<void>;
+}
+
+interface Entry {
+  resource: OperationResource;
+  created: number;
+}
+
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 1000;
+
+/**
+ * An in-memory Operations server whose operations a test drives by hand.
+ *
+ * @example
+ * ```ts
+ * const server = new FakeOperationsServer();
+ * const created = server.create({ metadata: progress(10) });
+ * const op = new LongRunningOperation(created, { transport: server.transport });
+ * server.complete(created.name, result);
+ * await op.promise();
+ * ```
+ */
+export class FakeOperationsServer {
+  /** In-process client transport to this server (no sockets). */
+  readonly transport: OperationsTransport;
+  /** The server side: what the gRPC and HTTP listeners call. */
+  readonly service: OperationsTransport;
+  /** Every call received, in order (failed ones too). */
+  readonly calls: FakeCall[] = [];
+  private readonly operations = new Map<string, Entry>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly injected = new Map<OperationsMethod, InjectedError[]>();
+  private readonly listeners = new Set<Listener>();
+  private readonly options: Required<FakeOperationsServerOptions>;
+  private counter = 0;
+
+  constructor(options: FakeOperationsServerOptions = {}) {
+    this.options = { waitOperation: options.waitOperation ?? true, cancelOperation: options.cancelOperation ?? true };
+    const service: OperationsTransport = {
+      getOperation: (name) => this.handle('GetOperation', name, () => this.copy(this.find(name).resource)),
+      waitOperation: (name, timeoutMs, callOptions) =>
+        this.handle('WaitOperation', name, () => {
+          if (!this.options.waitOperation) throw new RpcError(Code.UNIMPLEMENTED, 'WaitOperation is not implemented by this server');
+          return this.waitFor(name, timeoutMs, callOptions);
+        }),
+      cancelOperation: (name) =>
+        this.handle('CancelOperation', name, () => {
+          if (!this.options.cancelOperation) throw new RpcError(Code.UNIMPLEMENTED, 'CancelOperation is not implemented by this server');
+          const entry = this.find(name);
+          if (!entry.resource.done) this.end(name, { error: { code: Code.CANCELLED, message: 'operation was cancelled', details: [] } });
+        }),
+      deleteOperation: (name) =>
+        this.handle('DeleteOperation', name, () => {
+          this.find(name);
+          this.operations.delete(name);
+          this.wake(name);
+        }),
+      listOperations: (request) => this.handle('ListOperations', request.name, () => this.list(request)),
+    };
+    this.service = service;
+    this.transport = memoryTransport(service);
+  }
+
+  /**
+   * Creates a running operation and returns it as an RPC would (a copy).
+   * Names default to `operations/op-1`, `operations/op-2`, …
+   */
+  create(init: { name?: string; metadata?: AnyMessage } = {}): OperationResource {
+    const name = init.name ?? `operations/op-${++this.counter}`;
+    if (typeof name !== 'string' || name === '') throw new TypeError('FakeOperationsServer.create: name must be a non-empty string');
+    if (this.operations.has(name)) throw new RpcError(Code.ALREADY_EXISTS, `operation ${name} already exists`);
+    const resource: OperationResource = { name, done: false };
+    if (init.metadata) resource.metadata = init.metadata;
+    this.operations.set(name, { resource, created: this.counter });
+    return this.copy(resource);
+  }
+
+  /** Replaces the metadata of a running operation. */
+  update(name: string, patch: { metadata?: AnyMessage }): void {
+    const entry = this.running(name, 'update');
+    if (patch.metadata) entry.resource = { ...entry.resource, metadata: patch.metadata };
+  }
+
+  /** Ends a running operation with a response (or with neither response nor error). */
+  complete(name: string, response?: AnyMessage, patch: { metadata?: AnyMessage } = {}): void {
+    this.running(name, 'complete');
+    this.end(name, { ...(response ? { response } : {}), ...patch });
+  }
+
+  /** Ends a running operation with an error. */
+  fail(name: string, status: { code: number; message: string; details?: AnyMessage[] }): void {
+    this.running(name, 'fail');
+    this.end(name, { error: { code: status.code, message: status.message, details: status.details ?? [] } });
+  }
+
+  /** The next `times` calls of `method` fail with `error` before doing anything. */
+  failNext(method: OperationsMethod | string, error: InjectedError, times = 1): void {
+    if (!METHODS.includes(method as OperationsMethod)) throw new TypeError(`FakeOperationsServer.failNext: unknown method ${method}; use one of ${METHODS.join(', ')}`);
+    if (!Number.isInteger(times) || times < 1) throw new TypeError('FakeOperationsServer.failNext: times must be a positive integer');
+    const queue = this.injected.get(method as OperationsMethod) ?? [];
+    for (let i = 0; i < times; i++) queue.push(error);
+    this.injected.set(method as OperationsMethod, queue);
+  }
+
+  /** The current state of an operation (a copy), or undefined. */
+  get(name: string): OperationResource | undefined {
+    const entry = this.operations.get(name);
+    return entry ? this.copy(entry.resource) : undefined;
+  }
+
+  /** Serves this server over real gRPC on 127.0.0.1 (ephemeral port unless `port` is given). */
+  async listenGrpc(options: { port?: number } = {}): Promise<{ address: string; port: number; close(): Promise<void> }> {
+    const server = await serveGrpc(this.service, options);
+    return this.track(server);
+  }
+
+  /** Serves this server over real HTTP/JSON on 127.0.0.1 with the given REST profile's URL layout. */
+  async listenHttp(profile: RestProfile = restProfiles.standard, options: { port?: number } = {}): Promise<{ baseUrl: string; port: number; close(): Promise<void> }> {
+    const server = await serveHttp(this.service, profile, options);
+    return this.track(server);
+  }
+
+  /** Closes every listener this server opened and releases pending WaitOperations. */
+  async close(): Promise<void> {
+    await Promise.all([...this.listeners].map((l) => l.close()));
+    for (const name of [...this.waiters.keys()]) this.wake(name);
+  }
+
+  private track<T extends Listener>(listener: T): T {
+    const close = listener.close.bind(listener);
+    const tracked = Object.assign(listener, {
+      close: async () => {
+        this.listeners.delete(tracked);
+        await close();
+      },
+    });
+    this.listeners.add(tracked);
+    return tracked;
+  }
+
+  private async handle<T>(method: OperationsMethod, name: string, fn: () => T | Promise<T>): Promise<T> {
+    this.calls.push({ method, name });
+    const injected = this.injected.get(method)?.shift();
+    if (injected) throw new RpcError(injected.code, injected.message ?? `injected ${method} failure`, { details: injected.details });
+    if (typeof name !== 'string') throw new RpcError(Code.INVALID_ARGUMENT, 'name must be a string');
+    return fn();
+  }
+
+  private find(name: string): Entry {
+    const entry = this.operations.get(name);
+    if (!entry) throw new RpcError(Code.NOT_FOUND, `operation ${name} not found`);
+    return entry;
+  }
+
+  private running(name: string, what: string): Entry {
+    const entry = this.operations.get(name);
+    if (!entry) throw new Error(`FakeOperationsServer.${what}: no operation named ${name}`);
+    if (entry.resource.done) throw new Error(`FakeOperationsServer.${what}: operation ${name} is already done`);
+    return entry;
+  }
+
+  private end(name: string, result: Partial<OperationResource>): void {
+    const entry = this.find(name);
+    entry.resource = { ...entry.resource, ...result, done: true };
+    this.wake(name);
+  }
+
+  private wake(name: string): void {
+    const set = this.waiters.get(name);
+    if (!set) return;
+    this.waiters.delete(name);
+    for (const fn of set) fn();
+  }
+
+  private waitFor(name: string, timeoutMs: number, options: CallOptions = {}): Promise<OperationResource> {
+    const entry = this.find(name);
+    if (entry.resource.done) return Promise.resolve(this.copy(entry.resource));
+    const limit = Math.min(timeoutMs, options.timeoutMs ?? Infinity);
+    return new Promise<OperationResource>((resolve, reject) => {
+      let set = this.waiters.get(name);
+      if (!set) this.waiters.set(name, (set = new Set()));
+      const finish = (): void => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.waiters.get(name)?.delete(finish);
+        const current = this.operations.get(name);
+        if (current) resolve(this.copy(current.resource));
+        else reject(new RpcError(Code.NOT_FOUND, `operation ${name} not found`));
+      };
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        this.waiters.get(name)?.delete(finish);
+        reject(options.signal!.reason);
+      };
+      const timer = setTimeout(finish, Math.max(0, Number.isFinite(limit) ? limit : 0));
+      set.add(finish);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private list(request: ListOperationsRequest): ListOperationsResponse {
+    const pageSize = request.pageSize ?? 0;
+    if (!Number.isInteger(pageSize) || pageSize < 0) throw new RpcError(Code.INVALID_ARGUMENT, `invalid page size ${pageSize}`);
+    const size = Math.min(pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const done = parseFilter(request.filter ?? '');
+    let offset = 0;
+    if (request.pageToken) {
+      const decoded = Number(Buffer.from(request.pageToken, 'base64url').toString('utf8').replace(/^offset:/, ''));
+      if (!Number.isInteger(decoded) || decoded < 0) throw new RpcError(Code.INVALID_ARGUMENT, 'invalid page token');
+      offset = decoded;
+    }
+    const prefix = request.name ? `${request.name}/` : '';
+    const matching = [...this.operations.values()]
+      .filter((e) => e.resource.name.startsWith(prefix) && (done === undefined || e.resource.done === done))
+      .map((e) => this.copy(e.resource));
+    const page = matching.slice(offset, offset + size);
+    const next = offset + size < matching.length ? Buffer.from(`offset:${offset + size}`).toString('base64url') : '';
+    return { operations: page, nextPageToken: next };
+  }
+
+  private copy(resource: OperationResource): OperationResource {
+    return structuredClone(resource);
+  }
+}
+
+/** The fake's filter language: empty, or `done=true` / `done=false` (also `done:true`). */
+function parseFilter(filter: string): boolean | undefined {
+  const f = filter.trim();
+  if (f === '') return undefined;
+  const m = /^done\s*[=:]\s*(true|false)$/.exec(f);
+  if (!m) throw new RpcError(Code.INVALID_ARGUMENT, `unsupported filter ${JSON.stringify(filter)}; this server knows "done=true" and "done=false"`);
+  return m[1] === 'true';
+}

@@ -1,0 +1,15 @@
+/**
+ * longrunning/testing: a fake google.longrunning.Operations server for your
+ * tests, in memory or on real loopback gRPC and HTTP sockets.
+ *
+ * @example
+ * ```ts
+ * import { FakeOperationsServer } from 'longrunning/testing';
+ * const server = new FakeOperationsServer();
+ * const { address, close } = await server.listenGrpc();
+ * ```
+ * @module longrunning/testing
+ */
+export { FakeOperationsServer, type FakeCall, type FakeOperationsServerOptions, type InjectedError, type OperationsMethod } from './fake-server.js';
+export { serveGrpc } from './grpc-server.js';
+export { serveHttp } from './http-server.js';

@@ -1,0 +1,59 @@
+/**
+ * Retrying transient RPC failures with p-retry. p-retry runs with no delay of
+ * its own; the delay is slept on the injected clock inside `shouldRetry`, so it
+ * follows the policy's backoff (or the server's RetryInfo hint) and honours
+ * the abort signal at every await.
+ * @module
+ */
+import pRetry, { AbortError } from 'p-retry';
+import { RpcError, abortReason } from '../errors.js';
+import { retryDelayFromDetails } from '../codec/status.js';
+import { Backoff, clampHint, type PollingPolicy, type RetryPolicy } from './policy.js';
+import type { Clock } from './clock.js';
+
+/** True when the policy retries this error: a listed code, or a server hint (RetryInfo) to retry. */
+export function isRetryable(err: unknown, policy: RetryPolicy): err is RpcError {
+  if (!(err instanceof RpcError)) return false;
+  return policy.codes.has(err.code) || retryDelayFromDetails(err.details) !== undefined;
+}
+
+/**
+ * Calls `attempt` until it succeeds, a non-retryable error occurs, the
+ * retries are used up, or `signal` aborts (rejecting with its reason).
+ */
+export async function withRetry<T>(
+  attempt: () => Promise<T>,
+  options: { retry: RetryPolicy; backoff: PollingPolicy; clock: Clock; signal: AbortSignal; onRetry?: (err: RpcError, delayMs: number) => void },
+): Promise<T> {
+  const { retry, clock, signal } = options;
+  const backoff = new Backoff(options.backoff, clock.random);
+  const guarded = async (): Promise<T> => {
+    try {
+      return await attempt();
+    } catch (err) {
+      // An abort ends the retries at once; the signal's own reason is rethrown below.
+      if (signal.aborted) throw new AbortError('aborted');
+      throw err;
+    }
+  };
+  try {
+    return await pRetry(guarded, {
+    retries: retry.retries,
+    minTimeout: 0,
+    maxTimeout: 0,
+    randomize: false,
+    signal,
+    shouldRetry: async ({ error }) => {
+      if (!isRetryable(error, retry)) return false;
+      const hint = retryDelayFromDetails(error.details);
+      const delay = hint === undefined ? backoff.next() : clampHint(hint, options.backoff.maxDelayMs);
+      options.onRetry?.(error, delay);
+      await clock.sleep(delay, signal);
+      return true;
+    },
+    });
+  } catch (err) {
+    if (signal.aborted) throw abortReason(signal);
+    throw err;
+  }
+}
