@@ -53,7 +53,7 @@ export class OperationsClient {
    * Every operation of a collection, page after page (ListOperations).
    * `name` is the collection, default `operations`.
    */
-  async *list(request: { name?: string; filter?: string; pageSize?: number; signal?: AbortSignal } = {}): AsyncIterable<LongRunningOperation> {
+  async *list(request: { name?: string; filter?: string; pageSize?: number; signal?: AbortSignal } = {}): AsyncIterableIterator<LongRunningOperation> {
     const name = request.name ?? 'operations';
     const seen = new Set<string>();
     let pageToken = '';

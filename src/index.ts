@@ -31,5 +31,5 @@ export type { DecodeOption } from './codec/decoders.js';
 export { systemClock, type Clock } from './watch/clock.js';
 export type { PollingOptions, RetryOptions } from './watch/policy.js';
 export { memoryTransport } from './transports/memory.js';
-export { grpcTransport, type GrpcTransport, type GrpcTransportOptions } from './transports/grpc.js';
+export { grpcTransport, type GrpcMetadataInit, type GrpcTransport, type GrpcTransportOptions } from './transports/grpc.js';
 export * from './transports/rest/index.js';

@@ -2,6 +2,7 @@
  * Tests of the codec: TypeRegistry (binary and JSON Any → proto3 JSON),
  * well-known types, hostile input, and google.rpc.Status helpers.
  */
+import fc from 'fast-check';
 import * as protobuf from 'protobufjs';
 import {
   DecodeError,
@@ -963,5 +964,96 @@ describe('google.rpc.Status bytes and JSON', () => {
     // JSON details decode like binary ones
     const status = statusFromJson({ code: 3, details: [{ '@type': `${PREFIX}google.rpc.ErrorInfo`, reason: 'R', domain: 'd' }] });
     expect(decodeDetails(status.details)).toEqual([{ '@type': `${PREFIX}google.rpc.ErrorInfo`, reason: 'R', domain: 'd', metadata: {} }]);
+  });
+});
+
+describe('properties', () => {
+  const structUrl = `${PREFIX}google.protobuf.Struct`;
+
+  test('any JSON object survives Struct JSON → binary → JSON unchanged', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 6 })), (object) => {
+        const json = { value: object };
+        const fromJson = registry.decode({ typeUrl: structUrl, json });
+        const fromBinary = registry.decode(registry.toBinary({ typeUrl: structUrl, json }));
+        expect(JSON.stringify(fromJson)).toBe(JSON.stringify(object));
+        expect(JSON.stringify(fromBinary)).toBe(JSON.stringify(object));
+      }),
+      { numRuns: 200 },
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test('timestamps format like Date and parse back', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -62135596800, max: 253402300799 }), fc.integer({ min: 0, max: 999_999_999 }), (seconds, nanos) => {
+        const text = registry.decode(pack(Timestamp, { seconds, nanos })) as string;
+        expect(text.slice(0, 19)).toBe(new Date(seconds * 1000).toISOString().slice(0, 19));
+        expect(text).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.(\d{3}|\d{6}|\d{9}))?Z$/);
+        const back = registry.toBinary({ typeUrl: `${PREFIX}google.protobuf.Timestamp`, json: { value: text } });
+        const decoded = Timestamp.toObject(Timestamp.decode(back.value!), { longs: Number });
+        expect(decoded.seconds ?? 0).toBe(seconds);
+        expect(decoded.nanos ?? 0).toBe(nanos);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('64-bit integers round-trip exactly through binary and JSON', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (signed, unsigned) => {
+        const expected = { ...DEFAULTS, totalBytes: String(signed), delta: String(signed), unsignedBig: String(unsigned), checksum: String(unsigned) };
+        const viaProtobufjs = pack(Progress, { totalBytes: String(signed), delta: String(signed), unsignedBig: String(unsigned), checksum: String(unsigned) });
+        expect(registry.decode(viaProtobufjs)).toEqual(expected);
+        const json = { totalBytes: String(signed), delta: String(signed), unsignedBig: String(unsigned), checksum: String(unsigned) };
+        expect(registry.decode({ typeUrl: PROGRESS_URL, json })).toEqual(expected);
+        const ours = registry.toBinary({ typeUrl: PROGRESS_URL, json }).value!;
+        const view = (bytes: Uint8Array): unknown => Progress.toObject(Progress.decode(bytes), { longs: String, defaults: true });
+        expect(view(ours)).toEqual(view(viaProtobufjs.value!));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('arbitrary JSON never escapes as anything but DecodeError', () => {
+    fc.assert(
+      fc.property(fc.anything({ maxDepth: 4, withBigInt: true, withDate: true, withMap: true, withTypedArray: true, withNullPrototype: true }), (json) => {
+        for (const typeUrl of [PROGRESS_URL, structUrl, `${PREFIX}google.protobuf.Any`, `${PREFIX}google.protobuf.Value`]) {
+          for (const any of [{ typeUrl, json }, { typeUrl, json: { value: json } }, { typeUrl, json: { labels: json, item: json, detail: json } }]) {
+            try {
+              registry.decode(any as AnyMessage);
+            } catch (err) {
+              expect(err).toBeInstanceOf(DecodeError);
+            }
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test('arbitrary bytes never escape as anything but DecodeError', () => {
+    const good = pack(Progress, progressObject()).value!;
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(good.length), (noise, cut) => {
+        const spliced = new Uint8Array([...good.subarray(0, cut), ...noise]);
+        for (const value of [noise, spliced]) {
+          for (const typeUrl of [PROGRESS_URL, structUrl, `${PREFIX}google.rpc.Status`]) {
+            try {
+              registry.decode({ typeUrl, value });
+            } catch (err) {
+              expect(err).toBeInstanceOf(DecodeError);
+            }
+          }
+          try {
+            decodeStatusBytes(value);
+          } catch (err) {
+            expect(err).toBeInstanceOf(DecodeError);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -20,6 +20,7 @@ import {
   type RestProfile,
 } from '../src/transports/rest/index.js';
 import { serveHttp } from '../src/testing/http-server.js';
+import { FakeOperationsServer } from '../src/testing/fake-server.js';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -103,9 +104,8 @@ class ScriptedBackend implements OperationsTransport {
   async cancelOperation(name: string, options?: CallOptions): Promise<void> {
     this.calls.push({ method: 'CancelOperation', name });
     await this.step(options);
-    const op = this.find(name);
+    this.find(name);
     this.ops.set(name, { name, done: true, error: { code: Code.CANCELLED, message: 'cancelled', details: [] } });
-    void op;
   }
 
   async deleteOperation(name: string, options?: CallOptions): Promise<void> {
@@ -964,5 +964,46 @@ describe('serveHttp', () => {
     await server.close();
     await hang.aborted;
     expect((await rpcError(call)).code).toBe(Code.UNAVAILABLE);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// With the project's FakeOperationsServer behind the HTTP listener
+
+describe('FakeOperationsServer over HTTP', () => {
+  test('standard profile: get, wait, list, cancel, delete', async () => {
+    const fake = new FakeOperationsServer();
+    const { baseUrl } = await fake.listenHttp(restProfiles.standard);
+    closers.push(() => fake.close());
+    const t = restTransport({ baseUrl });
+    const created = fake.create({ metadata: PROGRESS });
+    expect(await t.getOperation(created.name)).toEqual({ name: created.name, done: false, metadata: PROGRESS });
+    setTimeout(() => fake.complete(created.name, INT64_RESPONSE), 20);
+    const done = await t.waitOperation!(created.name, 5_000);
+    expect(done).toMatchObject({ name: created.name, done: true, response: { typeUrl: INT64_RESPONSE.typeUrl, json: { value: '123' } } });
+    const other = fake.create();
+    const page = await t.listOperations({ name: 'operations', filter: 'done=false' });
+    expect(page.operations.map((o) => o.name)).toEqual([other.name]);
+    await t.cancelOperation(other.name);
+    expect((await t.getOperation(other.name)).error?.code).toBe(Code.CANCELLED);
+    await t.deleteOperation(other.name);
+    expect((await rpcError(t.getOperation(other.name))).code).toBe(Code.NOT_FOUND);
+    expect(fake.calls.map((c) => c.method)).toEqual([
+      'GetOperation', 'WaitOperation', 'ListOperations', 'CancelOperation', 'GetOperation', 'DeleteOperation', 'GetOperation',
+    ]);
+  });
+
+  test('a server without WaitOperation or CancelOperation answers UNIMPLEMENTED', async () => {
+    const fake = new FakeOperationsServer({ waitOperation: false, cancelOperation: false });
+    const { baseUrl } = await fake.listenHttp();
+    closers.push(() => fake.close());
+    const t = restTransport({ baseUrl });
+    const op = fake.create();
+    expect((await rpcError(t.waitOperation!(op.name, 100))).code).toBe(Code.UNIMPLEMENTED);
+    expect((await rpcError(t.cancelOperation(op.name))).code).toBe(Code.UNIMPLEMENTED);
+    fake.failNext('GetOperation', { code: Code.UNAVAILABLE, message: 'try later', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2s' }] });
+    const err = await rpcError(t.getOperation(op.name));
+    expect(err.code).toBe(Code.UNAVAILABLE);
+    expect(err.details).toEqual([{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2s' }]);
   });
 });

@@ -1542,8 +1542,8 @@ export class MessageCodec {
           if (!Number.isFinite(n as number)) throw new CodecError(`Value number ${String(n)} cannot be represented in JSON`);
           return n;
         }
-        const s = data.get(s[3].name);
-        if (s !== undefined) return s;
+        const str = data.get(s[3].name);
+        if (str !== undefined) return str;
         const b = data.get(s[4].name);
         if (b !== undefined) return b;
         const struct = data.get(s[5].name);

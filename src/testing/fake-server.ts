@@ -17,6 +17,7 @@ import {
   type OperationResource,
   type OperationsTransport,
   type RestProfile,
+  TypeRegistry,
 } from '../index.js';
 import { serveGrpc } from './grpc-server.js';
 import { serveHttp } from './http-server.js';
@@ -39,6 +40,8 @@ export interface FakeOperationsServerOptions {
   waitOperation?: boolean;
   /** Whether CancelOperation is implemented (else UNIMPLEMENTED / HTTP 501). Default true. */
   cancelOperation?: boolean;
+  /** Types of your payloads, so the HTTP listener can print them as JSON and the gRPC one encode JSON-form ones. */
+  types?: TypeRegistry;
 }
 
 /**
@@ -105,11 +108,13 @@ export class FakeOperationsServer {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly injected = new Map<OperationsMethod, InjectedError[]>();
   private readonly listeners = new Set<Listener>();
-  private readonly options: Required<FakeOperationsServerOptions>;
+  private readonly options: Required<Omit<FakeOperationsServerOptions, 'types'>>;
+  private readonly types?: TypeRegistry;
   private counter = 0;
 
   constructor(options: FakeOperationsServerOptions = {}) {
     this.options = { waitOperation: options.waitOperation ?? true, cancelOperation: options.cancelOperation ?? true };
+    this.types = options.types;
     const service: OperationsTransport = {
       getOperation: (name) => this.handle('GetOperation', name, () => this.copy(this.find(name).resource)),
       waitOperation: (name, timeoutMs, callOptions) =>
@@ -184,13 +189,13 @@ export class FakeOperationsServer {
 
   /** Serves this server over real gRPC on 127.0.0.1 (ephemeral port unless `port` is given). */
   async listenGrpc(options: { port?: number } = {}): Promise<{ address: string; port: number; close(): Promise<void> }> {
-    const server = await serveGrpc(this.service, options);
+    const server = await serveGrpc(this.service, { ...options, registry: this.types });
     return this.track(server);
   }
 
   /** Serves this server over real HTTP/JSON on 127.0.0.1 with the given REST profile's URL layout. */
   async listenHttp(profile: RestProfile = restProfiles.standard, options: { port?: number } = {}): Promise<{ baseUrl: string; port: number; close(): Promise<void> }> {
-    const server = await serveHttp(this.service, profile, options);
+    const server = await serveHttp(this.service, profile, { ...options, registry: this.types });
     return this.track(server);
   }
 

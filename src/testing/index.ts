@@ -11,5 +11,5 @@
  * @module longrunning/testing
  */
 export { FakeOperationsServer, type FakeCall, type FakeOperationsServerOptions, type InjectedError, type OperationsMethod } from './fake-server.js';
-export { serveGrpc } from './grpc-server.js';
-export { serveHttp } from './http-server.js';
+export { serveGrpc, type GrpcTestServer, type ServeGrpcOptions, type ServedCall } from './grpc-server.js';
+export { serveHttp, type HttpListener, type ServeHttpOptions } from './http-server.js';

@@ -20,23 +20,17 @@ import { Code, type CallOptions, type OperationsTransport } from '../types.js';
  * ```
  */
 export function memoryTransport(service: OperationsTransport): OperationsTransport {
-  const wrap =
-    <A extends unknown[], R>(method: (...args: [...A, CallOptions]) => Promise<R>) =>
-    (...args: [...A, CallOptions | undefined]): Promise<R> => {
-      const options = (args.pop() as CallOptions | undefined) ?? {};
-      return invoke((signal, timeoutMs) => method.call(service, ...(args as unknown as A), { signal, timeoutMs }), options);
-    };
+  // Methods are looked up at call time, so a test (or a fault layer) may wrap them later.
   const transport: OperationsTransport = {
-    getOperation: (name, options) => wrap<[string], Awaited<ReturnType<OperationsTransport['getOperation']>>>(service.getOperation)(name, options),
-    cancelOperation: (name, options) => wrap<[string], void>(service.cancelOperation)(name, options),
-    deleteOperation: (name, options) => wrap<[string], void>(service.deleteOperation)(name, options),
-    listOperations: (request, options) =>
-      wrap<[typeof request], Awaited<ReturnType<OperationsTransport['listOperations']>>>(service.listOperations)(structuredClone(request), options),
+    getOperation: (name, options = {}) => invoke((signal, timeoutMs) => service.getOperation(name, { signal, timeoutMs }), options),
+    cancelOperation: (name, options = {}) => invoke((signal, timeoutMs) => service.cancelOperation(name, { signal, timeoutMs }), options),
+    deleteOperation: (name, options = {}) => invoke((signal, timeoutMs) => service.deleteOperation(name, { signal, timeoutMs }), options),
+    listOperations: (request, options = {}) =>
+      invoke((signal, timeoutMs) => service.listOperations(structuredClone(request), { signal, timeoutMs }), options),
   };
   if (typeof service.waitOperation === 'function') {
-    const wait = service.waitOperation;
-    transport.waitOperation = (name, timeoutMs, options) =>
-      wrap<[string, number], Awaited<ReturnType<OperationsTransport['getOperation']>>>(wait)(name, timeoutMs, options);
+    transport.waitOperation = (name, waitMs, options = {}) =>
+      invoke((signal, timeoutMs) => service.waitOperation!(name, waitMs, { signal, timeoutMs }), options);
   }
   return transport;
 }

@@ -24,7 +24,7 @@ export function progress(percent: number, stage = ''): AnyMessage {
 }
 
 /** A binary Any of test.v1.Result. */
-export function result(uri: string, sizeBytes = 0, kind: 'VIDEO' | 'AUDIO' | 'KIND_UNSPECIFIED' = 'VIDEO'): AnyMessage {
+export function result(uri: string, sizeBytes: number | string = 0, kind: 'VIDEO' | 'AUDIO' | 'KIND_UNSPECIFIED' = 'VIDEO'): AnyMessage {
   return { typeUrl: RESULT_URL, value: Result.encode(Result.fromObject({ uri, sizeBytes, kind })).finish() };
 }
 

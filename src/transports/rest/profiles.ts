@@ -9,13 +9,34 @@ import { InvalidOperationError, RpcError } from '../../errors.js';
 import { Code } from '../../types.js';
 import { describeName, PathTemplate, splitResourceName } from './template.js';
 
-/** HTTP methods a profile binding can use. */
+/**
+ * HTTP methods a profile binding can use.
+ *
+ * @example
+ * ```ts
+ * const method: HttpMethod = 'POST';
+ * ```
+ */
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
-/** The profile keys, one per `google.longrunning.Operations` method. */
+/**
+ * The profile keys, one per `google.longrunning.Operations` method.
+ *
+ * @example
+ * ```ts
+ * const key: RestMethodKey = 'cancel';
+ * ```
+ */
 export type RestMethodKey = 'get' | 'cancel' | 'delete' | 'list' | 'wait';
 
-/** The gRPC method name of each profile key. */
+/**
+ * The gRPC method name of each profile key.
+ *
+ * @example
+ * ```ts
+ * REST_RPC_NAMES.cancel; // 'CancelOperation'
+ * ```
+ */
 export const REST_RPC_NAMES = {
   get: 'GetOperation',
   cancel: 'CancelOperation',
@@ -257,10 +278,10 @@ function toBinding(key: RestMethodKey, spec: RestBindingSpec, where: string): Re
  * ```ts
  * const jobs = defineRestProfile({
  *   name: 'jobs',
- *   get: '/v2/{name=projects/*\/jobs/*}',
- *   cancel: '/v2/{name=projects/*\/jobs/*}:cancel',
- *   list: '/v2/{name=projects/*}/jobs',
- *   wait: '/v2/{name=projects/*\/jobs/*}:wait',
+ *   get: '/v2/{name=jobs/*}',
+ *   cancel: '/v2/{name=jobs/*}:cancel',
+ *   list: '/v2/{name=jobs}',
+ *   wait: '/v2/{name=jobs/*}:wait',
  *   waitNotFoundIsUnimplemented: true,
  * });
  * ```
@@ -420,10 +441,11 @@ const storageOperation = 'projects/_/buckets/{bucket}/operations/{operationId}';
  * - `cloudStorage`: name `projects/_/buckets/{bucket}/operations/{operationId}` ↔
  *   `/storage/v1/b/{bucket}/operations/{operationId}` (get), `…/cancel` (POST),
  *   list `GET /storage/v1/b/{bucket}/operations` for `projects/_/buckets/{bucket}`; no delete, no wait.
- * - `dialogflowCx`: get and `:cancel` under `/v3/{name=projects/*\/locations/*\/operations/*}` and
- *   `/v3/{name=projects/*\/operations/*}`, list `GET /v3/{name=projects/*\/locations/*}/operations`; no delete, no wait.
- * - `vision`: get only, under `/v1/` + `projects/*\/locations/*\/operations/*`, `operations/*`,
- *   `projects/*\/operations/*`, `locations/*\/operations/*`.
+ * - `dialogflowCx`: `GET /v3/{name}` and `POST /v3/{name}:cancel` for names
+ *   `projects/{p}/locations/{l}/operations/{o}` and `projects/{p}/operations/{o}`;
+ *   list `GET /v3/{name}/operations` for `projects/{p}/locations/{l}`; no delete, no wait.
+ * - `vision`: `GET /v1/{name}` only, for names `projects/{p}/locations/{l}/operations/{o}`,
+ *   `operations/{o}`, `projects/{p}/operations/{o}` and `locations/{l}/operations/{o}`.
  *
  * @example
  * ```ts

@@ -130,7 +130,7 @@ export class PathTemplate {
    *
    * @example
    * ```ts
-   * const list = PathTemplate.parse('/v3/{name=projects/*\/locations/*}/operations');
+   * const list = PathTemplate.parse('/v3/{name=projects/*}/operations');
    * const name = PathTemplate.parse('projects/_/buckets/{bucket}', { leadingSlash: false });
    * ```
    */
@@ -265,8 +265,8 @@ export class PathTemplate {
    *
    * @example
    * ```ts
-   * PathTemplate.parse('/v3/{name=projects/*\/locations/*}/operations').match('/v3/projects/p/locations/l/operations');
-   * // { name: 'projects/p/locations/l' }
+   * PathTemplate.parse('/v3/{name=projects/*}/operations').match('/v3/projects/p/operations');
+   * // { name: 'projects/p' }
    * ```
    */
   match(path: string): Record<string, string> | undefined {

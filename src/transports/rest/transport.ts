@@ -309,6 +309,9 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
         throw new RpcError(Code.UNAVAILABLE, `${rpc} ${req.name}: request to ${safeUrl(url)} failed (${detail})`, { cause: err });
       }
       const status = response.status;
+      if (response.type === 'opaqueredirect') {
+        throw new RpcError(Code.INTERNAL, `${rpc} ${req.name}: ${safeUrl(url)} redirected, and this fetch does not expose redirects`);
+      }
       if (REDIRECT_STATUSES.has(status)) {
         const location = response.headers.get('location');
         await response.body?.cancel().catch(() => undefined);

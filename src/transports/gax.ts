@@ -1,0 +1,602 @@
+/**
+ * The google-gax transport: `google.longrunning.Operations` through the
+ * `OperationsClient` a generated Google Cloud client already holds, and
+ * {@link fromGaxOperation} to adopt the `Operation` such a client returned.
+ *
+ * google-gax is an optional peer dependency: nothing here imports it. Only
+ * the objects the caller passes in are touched, through structural types.
+ * @module
+ */
+import type * as protobuf from 'protobufjs';
+import { type Decoder, TypeRegistry } from '../codec/registry.js';
+import { anyFromJson, decodeDetails, decodeStatusBytes } from '../codec/status.js';
+import { DecodeError, RpcError, abortReason, type DecodedDetail } from '../errors.js';
+import { LongRunningOperation, type OperationOptions } from '../operation.js';
+import {
+  Code,
+  type AnyMessage,
+  type CallOptions,
+  type ListOperationsRequest,
+  type ListOperationsResponse,
+  type OperationResource,
+  type OperationsTransport,
+  type RpcStatus,
+} from '../types.js';
+
+// ---------------------------------------------------------------------------
+// Structural types of the google-gax objects we accept
+// ---------------------------------------------------------------------------
+
+/**
+ * The per-call options this module hands to google-gax: a subset of gax's
+ * `CallOptions` (plus whatever {@link GaxTransportOptions.callOptions} adds).
+ *
+ * @example
+ * ```ts
+ * const options: GaxCallOptions = { timeout: 10_000, retry: null };
+ * ```
+ */
+export interface GaxCallOptions {
+  /** Deadline of the call in milliseconds. */
+  timeout?: number;
+  /** `null` turns gax's own retrying off for the call. */
+  retry?: null;
+  /** `false` for one page of a paginated method. */
+  autoPaginate?: boolean;
+}
+
+/**
+ * What {@link gaxTransport} needs of a google-gax `OperationsClient`: the one a
+ * generated client exposes as `client.operationsClient`, or one built with
+ * `gax.lro({ auth }).operationsClient({ … })`. Each method returns gax's
+ * cancellable promise (a promise with a `cancel()` method).
+ *
+ * @example
+ * ```ts
+ * const operationsClient: GaxOperationsClient = videoClient.operationsClient;
+ * ```
+ */
+export interface GaxOperationsClient {
+  /** `GetOperation`; resolves to `[operation]`. */
+  getOperation(request: { name: string }, options?: GaxCallOptions): PromiseLike<unknown>;
+  /** `CancelOperation`. */
+  cancelOperation(request: { name: string }, options?: GaxCallOptions): PromiseLike<unknown>;
+  /** `DeleteOperation`. */
+  deleteOperation(request: { name: string }, options?: GaxCallOptions): PromiseLike<unknown>;
+  /** `ListOperations`; with `autoPaginate: false` resolves to `[operations, nextRequest, rawResponse]`. */
+  listOperations(
+    request: { name: string; filter: string; pageSize: number; pageToken: string },
+    options?: GaxCallOptions,
+  ): PromiseLike<unknown>;
+  /** The promise of the underlying service stub (a grpc-js client over gRPC, a fetch-based stub over REST). */
+  operationsStub?: unknown;
+}
+
+/**
+ * A gax `AnyDecoder`: a protobufjs `Type.decode` bound to the message type.
+ *
+ * @example
+ * ```ts
+ * const decode: GaxAnyDecoder = ResponseType.decode.bind(ResponseType);
+ * ```
+ */
+export type GaxAnyDecoder = (bytes: Uint8Array) => unknown;
+
+/**
+ * What {@link fromGaxOperation} needs of the `Operation` a generated client
+ * returns (`const [operation] = await client.someLongRunningMethod(request)`).
+ *
+ * @example
+ * ```ts
+ * const [operation]: [GaxOperation, ...unknown[]] = await client.annotateVideo(request);
+ * ```
+ */
+export interface GaxOperation {
+  /** The raw `google.longrunning.Operation` last seen by gax. */
+  latestResponse: unknown;
+  /** The client's descriptor of this method: its OperationsClient and its result decoders. */
+  longrunningDescriptor: {
+    operationsClient: GaxOperationsClient;
+    responseDecoder?: GaxAnyDecoder | null;
+    metadataDecoder?: GaxAnyDecoder | null;
+  };
+}
+
+/**
+ * Options of {@link gaxTransport}.
+ *
+ * @example
+ * ```ts
+ * const options: GaxTransportOptions = { callOptions: { otherArgs: { headers: { 'x-goog-request-params': 'name=operations%2F1' } } } };
+ * ```
+ */
+export interface GaxTransportOptions {
+  /**
+   * Let google-gax retry each call with the client's configured retry
+   * settings. Default false: one RPC per transport call, and the
+   * LongRunningOperation's own `retry` policy decides (gax's defaults would
+   * retry UNAVAILABLE and DEADLINE_EXCEEDED for up to a minute inside one call).
+   */
+  gaxRetries?: boolean;
+  /** Extra gax call options merged into every call (for example `otherArgs.headers`). */
+  callOptions?: Record<string, unknown>;
+  /**
+   * Offer `waitOperation` (default true). It calls the gRPC stub's
+   * WaitOperation directly, as the OperationsClient has no method for it;
+   * over gax's REST fallback it answers UNIMPLEMENTED, so the watch polls.
+   * `false` leaves `waitOperation` undefined.
+   */
+  waitOperation?: boolean;
+  /** How much longer than its `timeout` a WaitOperation's deadline is; default `max(1000, 10% of the timeout)`. */
+  waitDeadlineGraceMs?: number;
+  /** Registry used to decode error details; default {@link TypeRegistry.default}. */
+  registry?: TypeRegistry;
+}
+
+// ---------------------------------------------------------------------------
+// Message conversions
+// ---------------------------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+
+function isObject(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+function bytesOf(value: unknown): Uint8Array | undefined {
+  if (value instanceof Uint8Array) return new Uint8Array(value); // a plain copy, not a view into the frame
+  if (typeof value === 'string') return new Uint8Array(Buffer.from(value, 'base64'));
+  if (Array.isArray(value) && value.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return Uint8Array.from(value as number[]);
+  return undefined;
+}
+
+/**
+ * A gax `google.protobuf.Any` (`{ type_url | typeUrl, value }`, bytes as a
+ * Buffer or base64, or proto3 JSON with `@type`) → {@link AnyMessage}.
+ * A malformed one is passed on as is, for the operation's validation to name.
+ *
+ * @example
+ * ```ts
+ * anyFromGax({ type_url: 'type.googleapis.com/google.protobuf.Empty', value: Buffer.alloc(0) });
+ * ```
+ */
+export function anyFromGax(message: unknown): AnyMessage {
+  if (!isObject(message)) return message as unknown as AnyMessage;
+  if (typeof message['@type'] === 'string') return anyFromJson(message);
+  const typeUrl = message.typeUrl ?? message.type_url;
+  const value = message.value == null ? new Uint8Array(0) : bytesOf(message.value);
+  if (value === undefined) return { typeUrl, value: message.value } as unknown as AnyMessage;
+  return { typeUrl: typeUrl as string, value };
+}
+
+function statusFromGax(message: unknown): RpcStatus {
+  if (!isObject(message)) return message as unknown as RpcStatus;
+  const details = message.details == null ? [] : message.details;
+  return {
+    code: message.code as number,
+    message: (message.message ?? '') as string,
+    details: Array.isArray(details) ? details.map(anyFromGax) : (details as AnyMessage[]),
+  };
+}
+
+/**
+ * A gax `google.longrunning.Operation` (as its gRPC stub or REST fallback
+ * decodes it: snake- or camel-case Any fields, `null` for absent messages,
+ * a `result` oneof marker) → {@link OperationResource}.
+ *
+ * @example
+ * ```ts
+ * const [raw] = await operationsClient.getOperation({ name });
+ * const resource = operationFromGax(raw);
+ * ```
+ */
+export function operationFromGax(message: unknown): OperationResource {
+  if (!isObject(message)) return message as unknown as OperationResource;
+  const resource: OperationResource = { name: message.name as string, done: (message.done ?? false) as boolean };
+  const oneof = typeof message.result === 'string' ? message.result : undefined;
+  if (message.metadata != null) resource.metadata = anyFromGax(message.metadata);
+  if (message.error != null && (oneof === undefined || oneof === 'error')) resource.error = statusFromGax(message.error);
+  if (message.response != null && (oneof === undefined || oneof === 'response')) resource.response = anyFromGax(message.response);
+  return resource;
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
+
+function detailsFromMetadata(metadata: unknown, registry: TypeRegistry): DecodedDetail[] | undefined {
+  if (!isObject(metadata) || typeof metadata.get !== 'function') return undefined;
+  const values = (metadata.get as (key: string) => unknown)(STATUS_DETAILS_KEY);
+  const raw = Array.isArray(values) ? values[0] : undefined;
+  if (!(raw instanceof Uint8Array) || raw.length === 0) return undefined;
+  return decodeDetails(decodeStatusBytes(raw).details, registry);
+}
+
+/** REST fallback errors carry `details` as Any objects (or proto3 JSON); gRPC ones as a string. */
+function detailsFromArray(details: unknown, registry: TypeRegistry): DecodedDetail[] | undefined {
+  if (!Array.isArray(details) || details.length === 0) return undefined;
+  const anys: AnyMessage[] = [];
+  for (const detail of details) {
+    try {
+      const any = anyFromGax(detail);
+      if (typeof any.typeUrl === 'string') anys.push(any);
+    } catch {
+      // not an Any: skip it
+    }
+  }
+  return anys.length > 0 ? decodeDetails(anys, registry) : undefined;
+}
+
+/** gax's decoded `statusDetails`: protobufjs messages that still know their type. */
+function detailsFromMessages(messages: unknown, registry: TypeRegistry): DecodedDetail[] | undefined {
+  if (!Array.isArray(messages) || messages.length === 0) return undefined;
+  const anys: AnyMessage[] = [];
+  for (const message of messages) {
+    const type = (message as { $type?: protobuf.Type } | null)?.$type;
+    if (!type || typeof type.encode !== 'function' || typeof type.fullName !== 'string') continue;
+    try {
+      anys.push({ typeUrl: `type.googleapis.com/${type.fullName.replace(/^\./, '')}`, value: type.encode(message as protobuf.Message).finish() });
+    } catch {
+      // cannot re-encode: skip it
+    }
+  }
+  return anys.length > 0 ? decodeDetails(anys, registry) : undefined;
+}
+
+function canonicalCode(code: unknown): number | undefined {
+  if (typeof code === 'number' && Number.isInteger(code) && code > 0) return code;
+  if (typeof code === 'string' && Object.prototype.hasOwnProperty.call(Code, code)) {
+    const value = Code[code as keyof typeof Code];
+    return value > 0 ? value : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * A google-gax failure (a grpc-js ServiceError or gax `GoogleError` with a
+ * numeric `code`; `grpc-status-details-bin` in `metadata`; REST errors with
+ * `details` as Any objects) → {@link RpcError} with the canonical code and
+ * the details decoded. A failure without a code is UNKNOWN; a closed client
+ * is FAILED_PRECONDITION.
+ *
+ * @example
+ * ```ts
+ * try { await operationsClient.getOperation({ name }); } catch (err) { throw rpcErrorFromGax(err); }
+ * ```
+ */
+export function rpcErrorFromGax(error: unknown, registry: TypeRegistry = TypeRegistry.default()): RpcError {
+  if (error instanceof RpcError) return error;
+  if (!isObject(error) && !(error instanceof Error)) {
+    return new RpcError(Code.UNKNOWN, typeof error === 'string' ? error : `google-gax call failed: ${String(error)}`, { cause: error });
+  }
+  const e = error as unknown as Obj;
+  const rawMessage = typeof e.details === 'string' ? e.details : typeof e.message === 'string' ? e.message : String(error);
+  let code = canonicalCode(e.code);
+  if (code === undefined) {
+    code = /channel has been shut down|client has already been closed/i.test(rawMessage) ? Code.FAILED_PRECONDITION : Code.UNKNOWN;
+  }
+  let details: DecodedDetail[] = [];
+  try {
+    details =
+      detailsFromMetadata(e.metadata, registry) ??
+      detailsFromArray(e.details, registry) ??
+      detailsFromMessages(e.statusDetails, registry) ??
+      [];
+  } catch {
+    details = [];
+  }
+  return new RpcError(code, rawMessage, { details, cause: error });
+}
+
+// ---------------------------------------------------------------------------
+// Calls
+// ---------------------------------------------------------------------------
+
+/**
+ * Starts a gax call and settles with it, or rejects with the signal's reason
+ * the moment the signal aborts (then `cancel()`s the gax call). Nothing is
+ * started when the signal is already aborted.
+ */
+function settleWithSignal<T>(
+  start: () => unknown,
+  signal: AbortSignal | undefined,
+  cancel: (pending: unknown) => void,
+  mapError: (err: unknown) => unknown,
+): Promise<T> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let pending: unknown;
+    const onAbort = (): void => {
+      if (settled) return;
+      settled = true;
+      try {
+        cancel(pending);
+      } catch {
+        // the call is gone either way
+      }
+      reject(abortReason(signal!));
+    };
+    try {
+      pending = start();
+    } catch (err) {
+      settled = true;
+      reject(mapError(err));
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve(pending).then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        resolve(value as T);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        reject(mapError(err));
+      },
+    );
+  });
+}
+
+function cancelGaxCall(pending: unknown): void {
+  const cancel = (pending as { cancel?: unknown } | null)?.cancel;
+  if (typeof cancel === 'function') cancel.call(pending);
+}
+
+/** A grpc-js style unary stub method: `(request, callOptions, callback) => call`. */
+type StubMethod = (request: Obj, options: { deadline?: Date }, callback: (err: unknown, response?: unknown) => void) => unknown;
+
+/** The gRPC stub's WaitOperation, or undefined when the stub is not a grpc-js client (REST fallback). */
+function grpcWaitMethod(stub: unknown): StubMethod | undefined {
+  if (!isObject(stub) && typeof stub !== 'function') return undefined;
+  const s = stub as Obj;
+  if (typeof s.makeUnaryRequest !== 'function') return undefined; // the REST fallback stub is not a grpc-js Client
+  const method = s.waitOperation ?? s.WaitOperation;
+  return typeof method === 'function' ? (method as StubMethod).bind(stub) : undefined;
+}
+
+function msToDuration(ms: number): { seconds: number; nanos: number } {
+  const total = Math.max(0, Math.round(ms));
+  return { seconds: Math.floor(total / 1000), nanos: (total % 1000) * 1e6 };
+}
+
+function checkClient(client: unknown): asserts client is GaxOperationsClient {
+  const c = client as Partial<GaxOperationsClient> | null;
+  if (
+    typeof c !== 'object' || c === null ||
+    typeof c.getOperation !== 'function' || typeof c.cancelOperation !== 'function' ||
+    typeof c.deleteOperation !== 'function' || typeof c.listOperations !== 'function'
+  ) {
+    throw new TypeError('longrunning: gaxTransport expects a google-gax OperationsClient (for example client.operationsClient)');
+  }
+}
+
+/**
+ * An {@link OperationsTransport} over a google-gax `OperationsClient`. Get,
+ * Cancel, Delete and List go through the client's own methods (List one page
+ * at a time, `autoPaginate: false`); WaitOperation, which the OperationsClient
+ * lacks, calls its gRPC stub directly with the `timeout` Duration and an RPC
+ * deadline longer than it (UNIMPLEMENTED over the REST fallback).
+ * `timeoutMs` becomes gax's `timeout`; gax's own retrying is off unless asked
+ * for. An aborted signal cancels the gax call and rejects with its reason.
+ * Failures reject with {@link RpcError}, details decoded. The transport does
+ * not own the client: close the client yourself.
+ *
+ * @example
+ * ```ts
+ * const client = new VideoIntelligenceServiceClient(options);
+ * const transport = gaxTransport(client.operationsClient);
+ * const op = new LongRunningOperation('projects/p/locations/l/operations/42', { transport });
+ * ```
+ */
+export function gaxTransport(operationsClient: GaxOperationsClient, options: GaxTransportOptions = {}): OperationsTransport {
+  checkClient(operationsClient);
+  const client = operationsClient;
+  const registry = options.registry ?? TypeRegistry.default();
+  const mapError = (err: unknown): RpcError => rpcErrorFromGax(err, registry);
+
+  const gaxOptions = (callOptions: CallOptions | undefined, extra?: GaxCallOptions): GaxCallOptions => {
+    // User extras (otherArgs, …) travel along untyped: gax reads them, we do not.
+    const merged: GaxCallOptions & Record<string, unknown> = { ...(options.callOptions ?? {}), ...(extra ?? {}) };
+    if (!options.gaxRetries) merged.retry = null;
+    const timeoutMs = callOptions?.timeoutMs;
+    if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) merged.timeout = Math.max(1, Math.round(timeoutMs));
+    return merged;
+  };
+
+  const call = <T>(callOptions: CallOptions | undefined, start: () => PromiseLike<unknown>): Promise<T> =>
+    settleWithSignal<T>(start, callOptions?.signal, cancelGaxCall, mapError);
+
+  const transport: OperationsTransport = {
+    async getOperation(name, callOptions) {
+      const [operation] = await call<[unknown]>(callOptions, () => client.getOperation({ name }, gaxOptions(callOptions)));
+      return operationFromGax(operation);
+    },
+
+    async cancelOperation(name, callOptions) {
+      await call(callOptions, () => client.cancelOperation({ name }, gaxOptions(callOptions)));
+    },
+
+    async deleteOperation(name, callOptions) {
+      await call(callOptions, () => client.deleteOperation({ name }, gaxOptions(callOptions)));
+    },
+
+    async listOperations(request: ListOperationsRequest, callOptions?: CallOptions): Promise<ListOperationsResponse> {
+      const gaxRequest = {
+        name: request.name ?? '',
+        filter: request.filter ?? '',
+        pageSize: request.pageSize ?? 0,
+        pageToken: request.pageToken ?? '',
+      };
+      const answer = await call<unknown>(callOptions, () => client.listOperations(gaxRequest, gaxOptions(callOptions, { autoPaginate: false })));
+      const [operations, nextRequest, raw] = Array.isArray(answer) ? (answer as unknown[]) : [undefined, undefined, answer];
+      const rawResponse = isObject(raw) ? raw : {};
+      const list = Array.isArray(operations) ? operations : Array.isArray(rawResponse.operations) ? rawResponse.operations : [];
+      let nextPageToken = rawResponse.nextPageToken ?? rawResponse.next_page_token;
+      if (typeof nextPageToken !== 'string') {
+        nextPageToken = isObject(nextRequest) && typeof nextRequest.pageToken === 'string' ? nextRequest.pageToken : '';
+      }
+      return { operations: list.map(operationFromGax), nextPageToken: nextPageToken as string };
+    },
+  };
+
+  const stubPromise = client.operationsStub;
+  if (options.waitOperation !== false && stubPromise != null) {
+    transport.waitOperation = async (name, timeoutMs, callOptions) => {
+      const signal = callOptions?.signal;
+      if (signal?.aborted) throw abortReason(signal);
+      const stub = await settleWithSignal<unknown>(() => stubPromise, signal, () => undefined, mapError);
+      const wait = grpcWaitMethod(stub);
+      if (!wait) {
+        throw new RpcError(
+          Code.UNIMPLEMENTED,
+          'WaitOperation is not available through this google-gax OperationsClient (its stub is not a gRPC client, e.g. the REST fallback)',
+        );
+      }
+      const request: Obj = { name };
+      let deadlineMs = callOptions?.timeoutMs;
+      if (Number.isFinite(timeoutMs)) {
+        const timeout = Math.max(0, timeoutMs);
+        request.timeout = msToDuration(timeout);
+        deadlineMs ??= timeout + (options.waitDeadlineGraceMs ?? Math.max(1000, timeout * 0.1));
+      }
+      const stubOptions: { deadline?: Date } = {};
+      if (deadlineMs !== undefined && Number.isFinite(deadlineMs)) stubOptions.deadline = new Date(Date.now() + Math.max(0, deadlineMs));
+      let grpcCall: unknown;
+      const operation = await settleWithSignal<unknown>(
+        () =>
+          new Promise((resolve, reject) => {
+            grpcCall = wait(request, stubOptions, (err, response) => (err ? reject(err) : resolve(response)));
+          }),
+        signal,
+        () => cancelGaxCall(grpcCall),
+        mapError,
+      );
+      return operationFromGax(operation);
+    };
+  }
+  return transport;
+}
+
+// ---------------------------------------------------------------------------
+// Adopting a gax Operation
+// ---------------------------------------------------------------------------
+
+/**
+ * Options of {@link fromGaxOperation}: everything a {@link LongRunningOperation}
+ * takes except `transport` and `decode`, which come from the gax operation.
+ *
+ * @example
+ * ```ts
+ * const options: GaxOperationOptions = { polling: { initialDelayMs: 500 }, signal: AbortSignal.timeout(600_000) };
+ * ```
+ */
+export type GaxOperationOptions<TResponse = unknown, TMetadata = unknown> = Omit<OperationOptions<TResponse, TMetadata>, 'transport' | 'decode'>;
+
+/** One transport per OperationsClient, so what the loop learns (no WaitOperation) is shared. */
+const transports = new WeakMap<object, OperationsTransport>();
+/** One registry per protobufjs root the client's decoders come from. */
+const registries = new WeakMap<object, TypeRegistry>();
+
+function transportFor(client: GaxOperationsClient): OperationsTransport {
+  let transport = transports.get(client);
+  if (!transport) {
+    transport = gaxTransport(client);
+    transports.set(client, transport);
+  }
+  return transport;
+}
+
+function isProtobufType(value: unknown): value is protobuf.Type {
+  const type = value as protobuf.Type | null | undefined;
+  return typeof type === 'object' && type !== null && typeof type.fullName === 'string' && Array.isArray(type.fieldsArray) && typeof type.decode === 'function';
+}
+
+function registryFor(type: protobuf.Type): TypeRegistry | undefined {
+  const root = type.root;
+  if (!root) return undefined;
+  let registry = registries.get(root);
+  if (!registry) {
+    registry = TypeRegistry.fromRoot(root);
+    registries.set(root, registry);
+  }
+  return registry;
+}
+
+/**
+ * Wraps a gax `AnyDecoder` as a {@link Decoder}: the client's own decoder
+ * decodes the bytes (so the type is the one the method declares, whatever the
+ * type URL says), and the resulting message is presented like every other
+ * result of this library: a plain proto3 JSON object (int64 as strings, enums
+ * as names, Timestamp/Duration as strings), decoded through a
+ * {@link TypeRegistry} over the client's own protobufjs root.
+ */
+function plainDecoder<T>(gaxDecoder: GaxAnyDecoder | null | undefined, role: string): Decoder<T> | undefined {
+  if (gaxDecoder == null) return undefined;
+  if (typeof gaxDecoder !== 'function') throw new TypeError(`longrunning: the gax operation's ${role}Decoder is not a function`);
+  return (any) => {
+    if (any.value === undefined && any.json !== undefined) return TypeRegistry.default().decode(any) as T;
+    const bytes = any.value ?? new Uint8Array(0);
+    const message = gaxDecoder(bytes);
+    const type = (message as { $type?: unknown } | null)?.$type;
+    if (isProtobufType(type)) {
+      const registry = registryFor(type);
+      if (registry) return registry.decode({ typeUrl: `type.googleapis.com/${type.fullName.replace(/^\./, '')}`, value: bytes }) as T;
+      return type.toObject(message as protobuf.Message, { longs: String, enums: String, bytes: String, defaults: true }) as T;
+    }
+    if (message === null || typeof message !== 'object') {
+      throw new DecodeError(any.typeUrl, `the gax ${role} decoder returned ${message === null ? 'null' : typeof message} for ${any.typeUrl}`);
+    }
+    const toJSON = (message as { toJSON?: unknown }).toJSON;
+    return (typeof toJSON === 'function' ? toJSON.call(message) : message) as T;
+  };
+}
+
+function checkGaxOperation(value: unknown): asserts value is GaxOperation {
+  const op = value as Partial<GaxOperation> | null;
+  if (typeof op !== 'object' || op === null || !isObject(op.latestResponse) || !isObject(op.longrunningDescriptor)) {
+    throw new TypeError(
+      'longrunning: fromGaxOperation expects the Operation a google-gax client returned (with latestResponse and longrunningDescriptor)',
+    );
+  }
+}
+
+/**
+ * Adopts the `Operation` a generated google-gax client returned as a
+ * {@link LongRunningOperation}: its latest state (`latestResponse`), the
+ * client's own OperationsClient (via {@link gaxTransport}, one per client)
+ * and the client's own response/metadata decoders, with results presented as
+ * plain proto3 JSON objects. gax's Operation is not touched; it keeps working.
+ *
+ * @example
+ * ```ts
+ * const [operation] = await client.annotateVideo({ inputUri, features: ['LABEL_DETECTION'] });
+ * const op = fromGaxOperation<AnnotateVideoResponse, AnnotateVideoProgress>(operation);
+ * op.on('metadata', (p) => console.log(p.annotationProgress[0]?.progressPercent));
+ * const response = await op.promise();
+ * ```
+ */
+export function fromGaxOperation<TResponse = unknown, TMetadata = unknown>(
+  gaxOperation: GaxOperation,
+  options: GaxOperationOptions<TResponse, TMetadata> = {},
+): LongRunningOperation<TResponse, TMetadata> {
+  checkGaxOperation(gaxOperation);
+  const descriptor = gaxOperation.longrunningDescriptor;
+  const transport = transportFor(descriptor.operationsClient);
+  const response = plainDecoder<TResponse>(descriptor.responseDecoder, 'response');
+  const metadata = plainDecoder<TMetadata>(descriptor.metadataDecoder, 'metadata');
+  const decode: { response?: Decoder<TResponse>; metadata?: Decoder<TMetadata> } = {};
+  if (response) decode.response = response;
+  if (metadata) decode.metadata = metadata;
+  return new LongRunningOperation<TResponse, TMetadata>(operationFromGax(gaxOperation.latestResponse), {
+    ...options,
+    transport,
+    decode,
+  });
+}
