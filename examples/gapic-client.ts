@@ -13,7 +13,7 @@
 process.env.METADATA_SERVER_DETECTION = 'none';
 
 import { VideoIntelligenceServiceClient, protos } from '@google-cloud/video-intelligence';
-import { fromGaxOperation } from '../src/transports/gax.js';
+import { fromGaxOperation } from '../src/index.js';
 import { startVideoServer } from '../test/support/video-server.js';
 
 /**
@@ -52,11 +52,10 @@ export interface VideoResult {
  *
  * @example
  * ```ts
- * const { progress, result } = await main({ log: () => undefined });
+ * const { progress, result } = await main(() => undefined);
  * ```
  */
-export async function main(options: { log?: (line: string) => void } = {}): Promise<{ progress: number[]; result: VideoResult }> {
-  const log = options.log ?? ((line: string) => console.log(line));
+export async function main(log: (line: string) => void = console.log): Promise<{ progress: number[]; result: VideoResult }> {
   const server = await startVideoServer();
   const client = new VideoIntelligenceServiceClient(server.clientOptions());
   try {
@@ -93,7 +92,7 @@ export async function main(options: { log?: (line: string) => void } = {}): Prom
   }
 }
 
-if (process.argv[1]?.endsWith('gapic-client.ts')) {
+if (process.argv[1]?.endsWith('gapic-client.ts') || process.argv[1]?.endsWith('gapic-client.js')) {
   main().then(
     () => process.exit(0),
     (err: unknown) => {

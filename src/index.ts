@@ -33,3 +33,15 @@ export type { PollingOptions, RetryOptions } from './watch/policy.js';
 export { memoryTransport } from './transports/memory.js';
 export { grpcTransport, type GrpcMetadataInit, type GrpcTransport, type GrpcTransportOptions } from './transports/grpc.js';
 export * from './transports/rest/index.js';
+export {
+  anyFromGax,
+  gaxTransport,
+  operationFromGax,
+  rpcErrorFromGax,
+  type GaxAnyDecoder,
+  type GaxCallOptions,
+  type GaxOperation,
+  type GaxOperationsClient,
+  type GaxTransportOptions,
+} from './transports/gax.js';
+export { fromGaxOperation, type GaxOperationOptions } from './gax-operation.js';

@@ -12,7 +12,7 @@ import {
   type OperationOptions,
 } from '../src/index.js';
 import { activeResources, leakedSince, transportFixtures, type Connected, type TransportFixture } from './support/transports.js';
-// GAX_FIXTURE_IMPORT
+import { gaxFixture } from './support/gax-fixture.js';
 import { progress, registry, result } from './support/protos.js';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -23,7 +23,7 @@ type Result = { uri: string; sizeBytes: string; kind: string };
 const fast = { polling: { initialDelayMs: 10, maxDelayMs: 40 }, progressIntervalMs: 50, waitTimeoutMs: 2_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const fixtures: TransportFixture[] = [...transportFixtures];
+const fixtures: TransportFixture[] = [...transportFixtures, gaxFixture];
 
 describe.each(fixtures.map((f) => [f.label, f] as const))('%s', (_label, fixture) => {
   let conn: Connected;

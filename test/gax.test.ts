@@ -18,11 +18,11 @@ import {
   RpcError,
 } from '../src/errors.js';
 import { LongRunningOperation } from '../src/operation.js';
+import { fromGaxOperation } from '../src/gax-operation.js';
 import { FakeOperationsServer } from '../src/testing/fake-server.js';
 import { serveGrpc, type ServedCall } from '../src/testing/grpc-server.js';
 import {
   anyFromGax,
-  fromGaxOperation,
   gaxTransport,
   operationFromGax,
   rpcErrorFromGax,
@@ -660,7 +660,7 @@ describe('fromGaxOperation with the generated VideoIntelligenceServiceClient', (
 describe('examples/gapic-client.ts', () => {
   it('runs the README-style flow and exits cleanly', async () => {
     const lines: string[] = [];
-    const { progress: percents, result: response } = await runGapicExample({ log: (line) => lines.push(line) });
+    const { progress: percents, result: response } = await runGapicExample((line) => lines.push(line));
     expect(percents).toEqual([25, 50, 75, 100]);
     expect(response.annotationResults[0]!.segmentLabelAnnotations[0]!.entity.description).toBe('cat');
     expect(lines[0]).toMatch(/^started projects\/test-project\/locations\/us-east1\/operations\/\d+$/);
