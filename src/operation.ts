@@ -141,7 +141,6 @@ type Guarded = ((...args: unknown[]) => void) & { [ORIGINAL]?: (...args: unknown
 export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> extends EventEmitter<OperationEvents<TResponse, TMetadata>> {
   /** Operation name (empty only for a validate-only operation that is already done). */
   readonly name: string;
-  private readonly transport: OperationsTransport;
   private readonly decoders: Decoders<TResponse, TMetadata>;
   private readonly config: WatchConfig;
   private readonly objectSignal?: AbortSignal;
@@ -157,10 +156,10 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private settled?: Promise<TResponse>;
   private settle?: { resolve: (v: TResponse) => void; reject: (e: unknown) => void };
   private loop?: AbortController;
-  private wake?: AbortController;
+  private readonly wake: { current?: () => void } = {};
   private waiters = 0;
-  private readonly streams = new Set<SnapshotStream<OperationSnapshot<TResponse, TMetadata>>>();
-  private readonly guards = new WeakMap<object, Guarded>();
+  private streams?: Set<SnapshotStream<OperationSnapshot<TResponse, TMetadata>>>;
+  private guards?: WeakMap<object, Guarded>;
 
   /**
    * Watches an operation given as the resource a call returned (first poll
@@ -168,30 +167,11 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
    */
   constructor(initial: OperationResource | string, options: OperationOptions<TResponse, TMetadata>) {
     super();
-    if (typeof options !== 'object' || options === null) throw new TypeError('longrunning: options with a transport are required');
-    const { transport } = options;
-    if (typeof transport !== 'object' || transport === null || typeof transport.getOperation !== 'function') {
-      throw new TypeError('longrunning: option transport must be an OperationsTransport');
-    }
-    if (options.waitOperation !== undefined && options.waitOperation !== 'auto' && options.waitOperation !== 'never') {
-      throw new TypeError(`longrunning: option waitOperation must be 'auto' or 'never', got ${String(options.waitOperation)}`);
-    }
-    this.transport = transport;
-    this.decoders = resolveDecoders(options.decode);
+    const settings = settingsFor(options);
+    this.decoders = settings.decoders;
+    this.config = settings.config;
     this.objectSignal = options.signal;
     this.onListenerError = options.onListenerError ?? defaultListenerError;
-    const waitTimeoutMs = checkDuration('waitTimeoutMs', options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS, { allowZero: false });
-    this.config = {
-      transport,
-      clock: options.clock ?? systemClock,
-      polling: pollingPolicy(options.polling),
-      retry: retryPolicy(options.retry),
-      waitOperation: options.waitOperation ?? 'auto',
-      waitTimeoutMs,
-      progressIntervalMs: checkDuration('progressIntervalMs', options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS, { allowZero: false }),
-      rpcTimeoutMs: checkDuration('rpcTimeoutMs', options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS, { allowZero: false }),
-      waitGraceMs: (t) => Math.max(1_000, t * 0.1),
-    };
 
     if (typeof initial === 'string') {
       if (initial === '') throw new InvalidOperationError('an operation name must not be empty');
@@ -297,7 +277,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
    */
   async poll(options: CallOptions = {}): Promise<OperationSnapshot<TResponse, TMetadata>> {
     this.requireName('poll');
-    const answer = await this.rpc('GetOperation', options, (signal, timeoutMs) => this.transport.getOperation(this.name, { signal, timeoutMs }));
+    const answer = await this.rpc('GetOperation', options, (signal, timeoutMs) => this.config.transport.getOperation(this.name, { signal, timeoutMs }));
     try {
       this.apply(answer);
     } catch (err) {
@@ -330,14 +310,14 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
           stream.fail(this.outcome.error);
           return;
         }
-        this.streams.add(stream);
+        (this.streams ??= new Set()).add(stream);
         const joined = this.join(options);
         joined.promise.then(
           () => stream.end(),
           (err) => (err instanceof OperationFailedError && this.current.done ? stream.end() : stream.fail(err)),
         );
         return () => {
-          this.streams.delete(stream);
+          this.streams?.delete(stream);
           joined.leave();
         };
       },
@@ -359,8 +339,8 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
    */
   async cancel(options: CallOptions = {}): Promise<void> {
     this.requireName('cancel');
-    await this.rpc('CancelOperation', options, (signal, timeoutMs) => this.transport.cancelOperation(this.name, { signal, timeoutMs }));
-    this.wake?.abort(); // poll soon to see the end
+    await this.rpc('CancelOperation', options, (signal, timeoutMs) => this.config.transport.cancelOperation(this.name, { signal, timeoutMs }));
+    this.wake.current?.(); // a sleeping loop polls now to see the end
   }
 
   /**
@@ -374,7 +354,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
    */
   async delete(options: CallOptions = {}): Promise<void> {
     this.requireName('delete');
-    await this.rpc('DeleteOperation', options, (signal, timeoutMs) => this.transport.deleteOperation(this.name, { signal, timeoutMs }));
+    await this.rpc('DeleteOperation', options, (signal, timeoutMs) => this.config.transport.deleteOperation(this.name, { signal, timeoutMs }));
   }
 
   /**
@@ -407,7 +387,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     context?: unknown,
     once?: boolean,
   ): this {
-    const guarded = fn ? ((this.guards.get(fn) ?? fn) as typeof fn) : undefined;
+    const guarded = fn ? ((this.guards?.get(fn) ?? fn) as typeof fn) : undefined;
     return super.removeListener(event, guarded, context, once);
   }
   override off<T extends keyof OperationEvents<TResponse, TMetadata>>(
@@ -424,7 +404,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
 
   private guard(event: string, fn: object): Guarded {
     if (typeof fn !== 'function') throw new TypeError(`longrunning: a listener for '${event}' must be a function`);
-    let guarded = this.guards.get(fn);
+    let guarded = this.guards?.get(fn);
     if (!guarded) {
       const original = fn as unknown as (...args: unknown[]) => void;
       guarded = function (this: unknown, ...args: unknown[]) {
@@ -442,7 +422,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
         }
       };
       guarded[ORIGINAL] = original;
-      this.guards.set(fn, guarded);
+      (this.guards ??= new WeakMap()).set(fn, guarded);
     }
     return guarded;
   }
@@ -471,7 +451,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   /** Adds a waiter: resolves with the outcome, or rejects on this waiter's abort/timeout. */
   private join(options: WaitOptions): { promise: Promise<TResponse>; leave: () => void } {
     const { signal, timeoutMs } = options;
-    const timer = new AbortController();
+    const timer = timeoutMs === undefined ? undefined : new AbortController();
     let left = false;
     let rejectWaiter: (err: unknown) => void = () => undefined;
     const leave = (): void => {
@@ -479,7 +459,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       left = true;
       signal?.removeEventListener('abort', onAbort);
       this.objectSignal?.removeEventListener('abort', onObjectAbort);
-      timer.abort();
+      timer?.abort();
       this.waiters--;
       if (this.waiters === 0) this.stopLoop();
     };
@@ -496,7 +476,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       rejectWaiter = reject;
       signal?.addEventListener('abort', onAbort, { once: true });
       this.objectSignal?.addEventListener('abort', onObjectAbort, { once: true });
-      if (timeoutMs !== undefined) {
+      if (timer && timeoutMs !== undefined) {
         this.config.clock.sleep(timeoutMs, timer.signal).then(
           () => {
             leave();
@@ -527,15 +507,12 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     const pollImmediately = this.pollImmediately;
     this.pollImmediately = true; // a later restart looks at once
     watch(
-      { name: this.name, apply: (r) => this.apply(r), wantsProgress: () => this.listenerCount('metadata') > 0 || this.streams.size > 0 },
+      { name: this.name, apply: (r) => this.apply(r), wantsProgress: () => this.listenerCount('metadata') > 0 || (this.streams?.size ?? 0) > 0 },
       this.config,
       {
         pollImmediately,
         signal: controller.signal,
-        wake: () => {
-          this.wake = new AbortController();
-          return this.wake.signal;
-        },
+        wake: this.wake,
       },
     ).then(
       () => {
@@ -551,7 +528,6 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private stopLoop(): void {
     const loop = this.loop;
     this.loop = undefined;
-    this.wake = undefined;
     loop?.abort(new DOMException('no waiter left', 'AbortError'));
   }
 
@@ -568,7 +544,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       this.emit('metadata', snapshot.metadata, snapshot);
     }
     this.emit('poll', snapshot);
-    for (const stream of this.streams) stream.push(snapshot);
+    if (this.streams) for (const stream of this.streams) stream.push(snapshot);
     if (resource.done) this.finish(snapshot);
     return resource.done;
   }
@@ -620,6 +596,53 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     const signal = signals.length === 0 ? new AbortController().signal : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     return callWithDeadline((s) => fn(s, timeoutMs), { signal, timeoutMs, clock: this.config.clock, what: `${what} ${this.name}` });
   }
+}
+
+/** What an operation derives from its options: validated once, shared by every operation built from the same values. */
+interface Settings {
+  source: readonly unknown[];
+  config: WatchConfig;
+  decoders: Decoders<never, never>;
+}
+
+const settingsCache = new WeakMap<object, Settings>();
+
+function sourceOf(options: OperationOptions<never, never>): unknown[] {
+  return [options.transport, options.decode, options.polling, options.retry, options.waitOperation, options.waitTimeoutMs, options.progressIntervalMs, options.rpcTimeoutMs, options.clock];
+}
+
+/** Validates an options object into the loop's config and decoders, reusing them while the options' values stay the same. */
+function settingsFor<TResponse, TMetadata>(options: OperationOptions<TResponse, TMetadata>): { config: WatchConfig; decoders: Decoders<TResponse, TMetadata> } {
+  if (typeof options !== 'object' || options === null) throw new TypeError('longrunning: options with a transport are required');
+  const source = sourceOf(options as OperationOptions<never, never>);
+  const cached = settingsCache.get(options);
+  if (cached && cached.source.every((v, i) => v === source[i])) return cached as unknown as { config: WatchConfig; decoders: Decoders<TResponse, TMetadata> };
+  const { transport } = options;
+  if (typeof transport !== 'object' || transport === null || typeof transport.getOperation !== 'function') {
+    throw new TypeError('longrunning: option transport must be an OperationsTransport');
+  }
+  if (options.waitOperation !== undefined && options.waitOperation !== 'auto' && options.waitOperation !== 'never') {
+    throw new TypeError(`longrunning: option waitOperation must be 'auto' or 'never', got ${String(options.waitOperation)}`);
+  }
+  const config: WatchConfig = {
+    transport,
+    clock: options.clock ?? systemClock,
+    polling: pollingPolicy(options.polling),
+    retry: retryPolicy(options.retry),
+    waitOperation: options.waitOperation ?? 'auto',
+    waitTimeoutMs: checkDuration('waitTimeoutMs', options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS, { allowZero: false }),
+    progressIntervalMs: checkDuration('progressIntervalMs', options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS, { allowZero: false }),
+    rpcTimeoutMs: checkDuration('rpcTimeoutMs', options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS, { allowZero: false }),
+    waitGraceMs: waitGrace,
+  };
+  const settings: Settings = { source, config, decoders: resolveDecoders(options.decode) as Decoders<never, never> };
+  settingsCache.set(options, settings);
+  return settings as unknown as { config: WatchConfig; decoders: Decoders<TResponse, TMetadata> };
+}
+
+/** How much longer than its timeout a WaitOperation call may take: 10%, at least a second. */
+function waitGrace(timeoutMs: number): number {
+  return Math.max(1_000, timeoutMs * 0.1);
 }
 
 function defaultListenerError(error: unknown, event: string): void {

@@ -44,8 +44,8 @@ export interface WatchRun {
   pollImmediately: boolean;
   /** Aborted to end the run. */
   signal: AbortSignal;
-  /** Aborted to cut a sleep short and poll now (for example after cancel()). */
-  wake?: () => AbortSignal;
+  /** While the loop sleeps, `current` cuts the sleep short so it polls now (for example after cancel()). */
+  wake?: { current?: () => void };
 }
 
 const lacksWaitOperation = new WeakMap<OperationsTransport, true>();
@@ -73,14 +73,25 @@ export async function watch(target: WatchTarget, config: WatchConfig, run: Watch
     });
 
   const pause = async (ms: number): Promise<void> => {
-    const wake = run.wake?.();
-    const sleepSignal = wake ? AbortSignal.any([signal, wake]) : signal;
+    const sleep = new AbortController();
+    const onAbort = (): void => sleep.abort(abortReason(signal));
+    let woken = false;
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (run.wake) {
+      run.wake.current = () => {
+        woken = true;
+        sleep.abort(new DOMException('woken up', 'AbortError'));
+      };
+    }
     try {
-      await clock.sleep(ms, sleepSignal);
+      await clock.sleep(ms, sleep.signal);
     } catch (err) {
       if (signal.aborted) throw abortReason(signal);
+      if (!woken) throw err;
       backoff.reset(); // woken up: poll now, and start the schedule over
-      if (!wake?.aborted) throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (run.wake) run.wake.current = undefined;
     }
   };
 
