@@ -5,8 +5,11 @@
  *   2. one that fails with error details,
  *   3. one cancelled half-way,
  *   4. one on a server without WaitOperation (the client falls back to polling).
- * Prints progress and each outcome; exits 0.
+ * On a terminal it draws one live progress bar per operation (cli-progress);
+ * otherwise (a pipe, a log, the test suite) it prints plain lines. Then each
+ * outcome; exits 0.
  */
+import { MultiBar, type Options as BarOptions, type Params as BarParams, Format } from 'cli-progress';
 import * as protobuf from 'protobufjs';
 import {
   Code,
@@ -33,8 +36,19 @@ type Result = { uri: string; rows: string };
 const progress = (percent: number, stage: string): AnyMessage => registry.encode('demo.v1.ExportProgress', { progressPercent: percent, stage });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs the demo; resolves with the outcome line of each operation. */
-export async function main(out: (line: string) => void = (l) => process.stdout.write(l + '\n'), speed = 1): Promise<string[]> {
+/** Where the demo draws: live bars on a terminal stream, or plain lines through `out`. */
+export interface DemoDisplay {
+  /** Draw live progress bars on this stream (a TTY). Default: process.stdout when it is a TTY and `out` is the default. */
+  bars?: NodeJS.WritableStream | false;
+}
+
+const defaultOut = (l: string) => void process.stdout.write(l + '\n');
+
+/**
+ * Runs the demo; resolves with the outcome line of each operation. `speed`
+ * divides every delay (the test suite runs it at 4×).
+ */
+export async function main(out: (line: string) => void = defaultOut, speed = 1, display: DemoDisplay = {}): Promise<string[]> {
   const step = (ms: number) => sleep(ms / speed);
   const server = new FakeOperationsServer();
   const legacy = new FakeOperationsServer({ waitOperation: false });
@@ -44,29 +58,36 @@ export async function main(out: (line: string) => void = (l) => process.stdout.w
   out(`fake Operations server on ${grpc.address} (with WaitOperation) and ${legacyGrpc.address} (without)`);
 
   const common = { decode: registry, progressIntervalMs: 200 / speed, polling: { initialDelayMs: 100 / speed, maxDelayMs: 400 / speed } };
-  const rows: Record<string, string> = {};
-  const render = (label: string, text: string) => {
-    rows[label] = text;
-    out(`  ${label.padEnd(10)} ${text}`);
-  };
+  const names = ['export', 'import', 'reindex', 'legacy'];
+  const barStream = display.bars ?? (out === defaultOut && process.stdout.isTTY ? process.stdout : false);
+  const bars = barStream ? liveBars(barStream, names) : undefined;
   const bar = (pct: number) => `[${'#'.repeat(Math.round(pct / 5)).padEnd(20, '.')}] ${String(pct).padStart(3)}%`;
+  /** One operation's state changed: move its bar, or print a line. */
+  const render = (label: string, text: string, pct?: number) => {
+    if (bars) bars.update(label, text, pct);
+    else out(`  ${label.padEnd(10)} ${pct === undefined ? text : `${bar(pct)} ${text}`}`);
+  };
 
   const watchOne = async (label: string, op: LongRunningOperation<Result, Progress>): Promise<string> => {
-    op.on('metadata', (m) => render(label, `${bar(m.progressPercent)} ${m.stage}`));
+    op.on('metadata', (m) => render(label, m.stage, m.progressPercent));
     try {
       const result = await op.promise({ timeoutMs: 30_000 });
+      render(label, `✔ succeeded → ${result?.uri}`);
       return `${label}: succeeded → ${result?.uri} (${result?.rows} rows)`;
     } catch (err) {
-      if (err instanceof OperationCancelledError) return `${label}: cancelled (code ${err.code})`;
+      if (err instanceof OperationCancelledError) {
+        render(label, '⊘ cancelled');
+        return `${label}: cancelled (code ${err.code})`;
+      }
       if (err instanceof OperationFailedError) {
         const reason = err.details.find((d) => d['@type'].endsWith('google.rpc.ErrorInfo'))?.reason;
+        render(label, `✖ failed: ${String(reason)}`);
         return `${label}: failed with ${err.code} "${err.status.message}" (ErrorInfo.reason=${String(reason)})`;
       }
       throw err;
     }
   };
 
-  const names = ['export', 'import', 'reindex', 'legacy'];
   const ops = names.map((label) => {
     const srv = label === 'legacy' ? legacy : server;
     const created = srv.create({ metadata: progress(0, 'queued') });
@@ -95,7 +116,7 @@ export async function main(out: (line: string) => void = (l) => process.stdout.w
     legacy.complete(ops[3].name, registry.encode('demo.v1.ExportResult', { uri: 'gs://demo/legacy.csv', rows: '42' }));
   })();
 
-  const [lines] = await Promise.all([outcomes, script]);
+  const [lines] = await Promise.all([outcomes, script]).finally(() => bars?.stop());
   out('outcomes:');
   for (const line of lines) out(`  ${line}`);
   const legacyCalls = legacy.calls.map((c) => c.method);
@@ -104,6 +125,24 @@ export async function main(out: (line: string) => void = (l) => process.stdout.w
   legacyTransport.close();
   await Promise.all([grpc.close(), legacyGrpc.close()]);
   return lines;
+}
+
+/** One cli-progress bar per operation, redrawn in place. */
+function liveBars(stream: NodeJS.WritableStream, labels: string[]) {
+  const width = Math.max(...labels.map((l) => l.length));
+  const format = (options: BarOptions, params: BarParams, payload: { label: string; text: string }) =>
+    `  ${payload.label.padEnd(width)} ${Format.BarFormat(params.progress, options)} ${String(Math.round(params.progress * 100)).padStart(3)}% ${payload.text}`;
+  const multi = new MultiBar({ stream, format, hideCursor: true, clearOnComplete: false, barsize: 30, fps: 15, barCompleteChar: '█', barIncompleteChar: '░' } as BarOptions);
+  const rows = new Map(labels.map((label) => [label, multi.create(100, 0, { label, text: 'queued' })]));
+  return {
+    update(label: string, text: string, pct?: number) {
+      const row = rows.get(label);
+      if (!row) return;
+      if (pct === undefined) row.update({ text });
+      else row.update(pct, { text });
+    },
+    stop: () => multi.stop(),
+  };
 }
 
 if (process.argv[1]?.endsWith('demo.ts') || process.argv[1]?.endsWith('demo.js')) {

@@ -38,13 +38,28 @@ export class OperationsClient {
     this.options = { ...options };
   }
 
-  /** An operation by name; its first poll happens at once. */
+  /**
+   * An operation by name; its first poll happens at once.
+   *
+   * @example
+   * ```ts
+   * const result = await client.get<Result>('operations/42').promise();
+   * ```
+   */
   get<TResponse = unknown, TMetadata = unknown>(name: string): LongRunningOperation<TResponse, TMetadata> {
     if (typeof name !== 'string' || name === '') throw new InvalidOperationError(`an operation name must be a non-empty string, got ${JSON.stringify(name)}`);
     return new LongRunningOperation<TResponse, TMetadata>(name, this.options as OperationOptions<TResponse, TMetadata>);
   }
 
-  /** An operation from a resource a call returned; its first poll happens after the initial delay. */
+  /**
+   * An operation from a resource a call returned; its first poll happens after the initial delay.
+   *
+   * @example
+   * ```ts
+   * const [resource] = await exportRows(request); // a call that returns an Operation
+   * const op = client.wrap<ExportResult, ExportProgress>(resource);
+   * ```
+   */
   wrap<TResponse = unknown, TMetadata = unknown>(resource: OperationResource): LongRunningOperation<TResponse, TMetadata> {
     return new LongRunningOperation<TResponse, TMetadata>(resource, this.options as OperationOptions<TResponse, TMetadata>);
   }
@@ -52,6 +67,11 @@ export class OperationsClient {
   /**
    * Every operation of a collection, page after page (ListOperations).
    * `name` is the collection, default `operations`.
+   *
+   * @example
+   * ```ts
+   * for await (const op of client.list({ filter: 'done=false', pageSize: 100 })) console.log(op.name, op.done);
+   * ```
    */
   async *list(request: { name?: string; filter?: string; pageSize?: number; signal?: AbortSignal } = {}): AsyncIterableIterator<LongRunningOperation> {
     const name = request.name ?? 'operations';

@@ -15,7 +15,10 @@ import { Code, codeName, type RpcStatus } from './types.js';
  * const retry = err.details.find((d) => d['@type'].endsWith('google.rpc.RetryInfo'));
  * ```
  */
-export type DecodedDetail = { '@type': string } & Record<string, unknown>;
+export type DecodedDetail = {
+  /** The detail's type URL, e.g. `type.googleapis.com/google.rpc.ErrorInfo`. */
+  '@type': string;
+} & Record<string, unknown>;
 
 /**
  * Base class of every error of this library.
@@ -26,6 +29,7 @@ export type DecodedDetail = { '@type': string } & Record<string, unknown>;
  * ```
  */
 export class LongRunningError extends Error {
+  /** Stable class name (`'LongRunningError'`; subclasses set their own), for checks across module copies. */
   override name: string = 'LongRunningError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -42,6 +46,7 @@ export class LongRunningError extends Error {
  * ```
  */
 export class RpcError extends LongRunningError {
+  /** Always `'RpcError'`. */
   override name = 'RpcError';
   /** Canonical gRPC code. */
   readonly code: number;
@@ -67,6 +72,7 @@ export class RpcError extends LongRunningError {
  * ```
  */
 export class OperationFailedError extends LongRunningError {
+  /** Always `'OperationFailedError'`. */
   override name = 'OperationFailedError';
   /** Canonical gRPC code of the operation's error. */
   readonly code: number;
@@ -95,6 +101,7 @@ export class OperationFailedError extends LongRunningError {
  * ```
  */
 export class OperationCancelledError extends OperationFailedError {
+  /** Always `'OperationCancelledError'`. */
   override name = 'OperationCancelledError';
 }
 
@@ -109,6 +116,7 @@ export class OperationCancelledError extends OperationFailedError {
  * ```
  */
 export class OperationTimeoutError<TOperation = unknown> extends LongRunningError {
+  /** Always `'OperationTimeoutError'`. */
   override name = 'OperationTimeoutError';
   /** The operation that was being waited for (a `LongRunningOperation`). */
   readonly operation: TOperation;
@@ -131,6 +139,7 @@ export class OperationTimeoutError<TOperation = unknown> extends LongRunningErro
  * ```
  */
 export class DecodeError extends LongRunningError {
+  /** Always `'DecodeError'`. */
   override name = 'DecodeError';
   /** The type URL that failed to decode. */
   readonly typeUrl: string;
@@ -150,6 +159,7 @@ export class DecodeError extends LongRunningError {
  * ```
  */
 export class InvalidOperationError extends LongRunningError {
+  /** Always `'InvalidOperationError'`. */
   override name = 'InvalidOperationError';
 }
 

@@ -372,15 +372,51 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
 
   // ---- listeners: wrapped so that a throwing listener cannot break the loop ----
 
+  /**
+   * Adds a listener for an event (`metadata`, `poll`, `done`, `error`). A
+   * listener that throws is reported through `onListenerError` and never
+   * breaks the watch loop. Listening does not start the loop; `promise()` or
+   * `updates()` do.
+   *
+   * @example
+   * ```ts
+   * op.on('metadata', (progress) => console.log(progress));
+   * ```
+   */
   override on<T extends keyof OperationEvents<TResponse, TMetadata>>(event: T, fn: EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>, context?: unknown): this {
     return super.on(event, this.guard(event, fn) as typeof fn, context);
   }
+  /**
+   * Same as {@link LongRunningOperation.on}.
+   *
+   * @example
+   * ```ts
+   * op.addListener('done', (snapshot) => console.log('done', snapshot.name));
+   * ```
+   */
   override addListener<T extends keyof OperationEvents<TResponse, TMetadata>>(event: T, fn: EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>, context?: unknown): this {
     return this.on(event, fn, context);
   }
+  /**
+   * Adds a listener that is removed after its first call.
+   *
+   * @example
+   * ```ts
+   * op.once('done', () => console.log('finished'));
+   * ```
+   */
   override once<T extends keyof OperationEvents<TResponse, TMetadata>>(event: T, fn: EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>, context?: unknown): this {
     return super.once(event, this.guard(event, fn) as typeof fn, context);
   }
+  /**
+   * Removes a listener added with `on`, `addListener` or `once` (or all of the
+   * event's listeners when `fn` is omitted).
+   *
+   * @example
+   * ```ts
+   * op.removeListener('metadata', render);
+   * ```
+   */
   override removeListener<T extends keyof OperationEvents<TResponse, TMetadata>>(
     event: T,
     fn?: EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>,
@@ -390,6 +426,14 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     const guarded = fn ? ((this.guards?.get(fn) ?? fn) as typeof fn) : undefined;
     return super.removeListener(event, guarded, context, once);
   }
+  /**
+   * Same as {@link LongRunningOperation.removeListener}.
+   *
+   * @example
+   * ```ts
+   * op.off('metadata', render);
+   * ```
+   */
   override off<T extends keyof OperationEvents<TResponse, TMetadata>>(
     event: T,
     fn?: EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>,
@@ -398,6 +442,14 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   ): this {
     return this.removeListener(event, fn, context, once);
   }
+  /**
+   * The listeners of an event, as they were added.
+   *
+   * @example
+   * ```ts
+   * op.listeners('metadata').length;
+   * ```
+   */
   override listeners<T extends keyof OperationEvents<TResponse, TMetadata>>(event: T): Array<EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>> {
     return super.listeners(event).map((l) => ((l as Guarded)[ORIGINAL] ?? l) as EventEmitter.EventListener<OperationEvents<TResponse, TMetadata>, T>);
   }

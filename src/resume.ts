@@ -16,8 +16,11 @@ import type { AnyMessage, OperationResource } from './types.js';
  * ```
  */
 export interface TokenAny {
+  /** The `Any`'s type URL. */
   typeUrl: string;
+  /** The message bytes, base64. */
   value?: string;
+  /** The message in proto3 JSON form, when it came as JSON. */
   json?: Record<string, unknown>;
 }
 
@@ -30,14 +33,30 @@ export interface TokenAny {
  * ```
  */
 export interface ResumeToken {
+  /** Marks the object as a resume token of this library. */
   kind: 'longrunning.operation';
+  /** Format version of the token. */
   version: 1;
+  /** The operation's name. */
   name: string;
+  /** The latest state seen when the token was made, if any (an {@link OperationResource} with base64 payloads). */
   resource?: {
+    /** The operation's name. */
     name: string;
+    /** Whether the operation had ended. */
     done: boolean;
+    /** Its metadata. */
     metadata?: TokenAny;
-    error?: { code: number; message: string; details: TokenAny[] };
+    /** The error it ended with (a `google.rpc.Status`). */
+    error?: {
+      /** Canonical code. */
+      code: number;
+      /** Developer-facing message. */
+      message: string;
+      /** Error details. */
+      details: TokenAny[];
+    };
+    /** The response it ended with. */
     response?: TokenAny;
   };
 }

@@ -122,19 +122,52 @@ export interface ListOperationsResponse {
  * ```
  */
 export interface OperationsTransport {
-  /** `GetOperation`: the latest state of an operation. */
+  /**
+   * `GetOperation`: the latest state of an operation.
+   *
+   * @example
+   * ```ts
+   * const latest = await transport.getOperation('operations/42');
+   * ```
+   */
   getOperation(name: string, options?: CallOptions): Promise<OperationResource>;
   /**
    * `WaitOperation`: blocks until the operation is done or `timeoutMs` passes
    * (best effort: it may return early, not done). Absent when the transport
    * cannot call it at all.
+   *
+   * @example
+   * ```ts
+   * const latest = await transport.waitOperation?.('operations/42', 30_000);
+   * ```
    */
   waitOperation?(name: string, timeoutMs: number, options?: CallOptions): Promise<OperationResource>;
-  /** `CancelOperation`: asks the server to cancel; the operation then ends with CANCELLED. */
+  /**
+   * `CancelOperation`: asks the server to cancel; the operation then ends with CANCELLED.
+   *
+   * @example
+   * ```ts
+   * await transport.cancelOperation('operations/42');
+   * ```
+   */
   cancelOperation(name: string, options?: CallOptions): Promise<void>;
-  /** `DeleteOperation`: the client is no longer interested in the result. */
+  /**
+   * `DeleteOperation`: the client is no longer interested in the result.
+   *
+   * @example
+   * ```ts
+   * await transport.deleteOperation('operations/42');
+   * ```
+   */
   deleteOperation(name: string, options?: CallOptions): Promise<void>;
-  /** `ListOperations`: one page of operations. */
+  /**
+   * `ListOperations`: one page of operations.
+   *
+   * @example
+   * ```ts
+   * const { operations, nextPageToken } = await transport.listOperations({ name: 'operations', pageSize: 50 });
+   * ```
+   */
   listOperations(request: ListOperationsRequest, options?: CallOptions): Promise<ListOperationsResponse>;
 }
 
@@ -147,26 +180,50 @@ export interface OperationsTransport {
  * ```
  */
 export const Code = {
+  /** Not an error. */
   OK: 0,
+  /** The operation was cancelled, typically by the caller (a cancelled long-running operation ends with this code). */
   CANCELLED: 1,
+  /** Unknown error. */
   UNKNOWN: 2,
+  /** The client specified an invalid argument. */
   INVALID_ARGUMENT: 3,
+  /** The deadline expired before the call completed (from WaitOperation: "not done yet"). */
   DEADLINE_EXCEEDED: 4,
+  /** The operation (or collection) does not exist. */
   NOT_FOUND: 5,
+  /** The entity the client tried to create already exists. */
   ALREADY_EXISTS: 6,
+  /** The caller may not do this. */
   PERMISSION_DENIED: 7,
+  /** A quota or resource is exhausted. */
   RESOURCE_EXHAUSTED: 8,
+  /** The system is not in a state required for the operation. */
   FAILED_PRECONDITION: 9,
+  /** Aborted, typically by a concurrency conflict. */
   ABORTED: 10,
+  /** Out of the valid range. */
   OUT_OF_RANGE: 11,
+  /** The server does not implement the method (e.g. WaitOperation); the client falls back to polling. */
   UNIMPLEMENTED: 12,
+  /** Internal error of the server. */
   INTERNAL: 13,
+  /** The service is unavailable for now; retried while waiting. */
   UNAVAILABLE: 14,
+  /** Unrecoverable data loss or corruption. */
   DATA_LOSS: 15,
+  /** The request lacks valid credentials. */
   UNAUTHENTICATED: 16,
 } as const;
 
-/** A canonical gRPC status code number. */
+/**
+ * A canonical gRPC status code number.
+ *
+ * @example
+ * ```ts
+ * const code: CodeNumber = Code.NOT_FOUND; // 5
+ * ```
+ */
 export type CodeNumber = (typeof Code)[keyof typeof Code];
 
 /**

@@ -17,7 +17,12 @@ import { TypeRegistry, type Decoder } from './registry.js';
  */
 export type DecodeOption<TResponse, TMetadata> =
   | TypeRegistry
-  | { response?: Decoder<TResponse>; metadata?: Decoder<TMetadata> };
+  | {
+      /** Decodes `response`; default: the default registry. */
+      response?: Decoder<TResponse>;
+      /** Decodes `metadata`; default: the default registry. */
+      metadata?: Decoder<TMetadata>;
+    };
 
 /** Resolved decoders for one operation. */
 export interface Decoders<TResponse, TMetadata> {

@@ -22,7 +22,14 @@ import {
 import { serveGrpc } from './grpc-server.js';
 import { serveHttp } from './http-server.js';
 
-/** A method of google.longrunning.Operations. */
+/**
+ * A method of google.longrunning.Operations.
+ *
+ * @example
+ * ```ts
+ * server.failNext('WaitOperation' satisfies OperationsMethod, { code: Code.UNAVAILABLE });
+ * ```
+ */
 export type OperationsMethod = 'GetOperation' | 'WaitOperation' | 'CancelOperation' | 'DeleteOperation' | 'ListOperations';
 
 const METHODS: readonly OperationsMethod[] = ['GetOperation', 'WaitOperation', 'CancelOperation', 'DeleteOperation', 'ListOperations'];
@@ -53,7 +60,9 @@ export interface FakeOperationsServerOptions {
  * ```
  */
 export interface FakeCall {
+  /** The RPC. */
   method: OperationsMethod;
+  /** The operation name (for ListOperations, the collection). */
   name: string;
 }
 
@@ -66,7 +75,9 @@ export interface FakeCall {
  * ```
  */
 export interface InjectedError {
+  /** Canonical gRPC code the call fails with (mapped to an HTTP status over HTTP). */
   code: number;
+  /** Error message; a default one names the method. */
   message?: string;
   /** Details in proto3 JSON form, e.g. `{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2s' }`. */
   details?: DecodedDetail[];
@@ -143,6 +154,11 @@ export class FakeOperationsServer {
   /**
    * Creates a running operation and returns it as an RPC would (a copy).
    * Names default to `operations/op-1`, `operations/op-2`, …
+   *
+   * @example
+   * ```ts
+   * const created = server.create({ metadata: registry.encode('my.v1.Progress', { percent: 0 }) });
+   * ```
    */
   create(init: { name?: string; metadata?: AnyMessage } = {}): OperationResource {
     const name = init.name ?? `operations/op-${++this.counter}`;
@@ -154,25 +170,53 @@ export class FakeOperationsServer {
     return this.copy(resource);
   }
 
-  /** Replaces the metadata of a running operation. */
+  /**
+   * Replaces the metadata of a running operation.
+   *
+   * @example
+   * ```ts
+   * server.update(created.name, { metadata: registry.encode('my.v1.Progress', { percent: 50 }) });
+   * ```
+   */
   update(name: string, patch: { metadata?: AnyMessage }): void {
     const entry = this.running(name, 'update');
     if (patch.metadata) entry.resource = { ...entry.resource, metadata: patch.metadata };
   }
 
-  /** Ends a running operation with a response (or with neither response nor error). */
+  /**
+   * Ends a running operation with a response (or with neither response nor error).
+   *
+   * @example
+   * ```ts
+   * server.complete(created.name, registry.encode('my.v1.Result', { rows: '42' }));
+   * ```
+   */
   complete(name: string, response?: AnyMessage, patch: { metadata?: AnyMessage } = {}): void {
     this.running(name, 'complete');
     this.end(name, { ...(response ? { response } : {}), ...patch });
   }
 
-  /** Ends a running operation with an error. */
+  /**
+   * Ends a running operation with an error.
+   *
+   * @example
+   * ```ts
+   * server.fail(created.name, { code: Code.FAILED_PRECONDITION, message: 'bad input' });
+   * ```
+   */
   fail(name: string, status: { code: number; message: string; details?: AnyMessage[] }): void {
     this.running(name, 'fail');
     this.end(name, { error: { code: status.code, message: status.message, details: status.details ?? [] } });
   }
 
-  /** The next `times` calls of `method` fail with `error` before doing anything. */
+  /**
+   * The next `times` calls of `method` fail with `error` before doing anything.
+   *
+   * @example
+   * ```ts
+   * server.failNext('GetOperation', { code: Code.UNAVAILABLE }, 2); // the next two polls fail
+   * ```
+   */
   failNext(method: OperationsMethod | string, error: InjectedError, times = 1): void {
     if (!METHODS.includes(method as OperationsMethod)) throw new TypeError(`FakeOperationsServer.failNext: unknown method ${method}; use one of ${METHODS.join(', ')}`);
     if (!Number.isInteger(times) || times < 1) throw new TypeError('FakeOperationsServer.failNext: times must be a positive integer');
@@ -181,25 +225,69 @@ export class FakeOperationsServer {
     this.injected.set(method as OperationsMethod, queue);
   }
 
-  /** The current state of an operation (a copy), or undefined. */
+  /**
+   * The current state of an operation (a copy), or undefined.
+   *
+   * @example
+   * ```ts
+   * expect(server.get(created.name)?.done).toBe(false);
+   * ```
+   */
   get(name: string): OperationResource | undefined {
     const entry = this.operations.get(name);
     return entry ? this.copy(entry.resource) : undefined;
   }
 
-  /** Serves this server over real gRPC on 127.0.0.1 (ephemeral port unless `port` is given). */
-  async listenGrpc(options: { port?: number } = {}): Promise<{ address: string; port: number; close(): Promise<void> }> {
+  /**
+   * Serves this server over real gRPC on 127.0.0.1 (ephemeral port unless `port` is given).
+   *
+   * @example
+   * ```ts
+   * const { address, close } = await server.listenGrpc();
+   * const transport = grpcTransport({ address });
+   * ```
+   */
+  async listenGrpc(options: { port?: number } = {}): Promise<{
+    /** `127.0.0.1:<port>`, for `grpcTransport({ address })`. */
+    address: string;
+    /** The port listened on. */
+    port: number;
+    /** Stops the listener. */
+    close(): Promise<void>;
+  }> {
     const server = await serveGrpc(this.service, { ...options, registry: this.types });
     return this.track(server);
   }
 
-  /** Serves this server over real HTTP/JSON on 127.0.0.1 with the given REST profile's URL layout. */
-  async listenHttp(profile: RestProfile = restProfiles.standard, options: { port?: number } = {}): Promise<{ baseUrl: string; port: number; close(): Promise<void> }> {
+  /**
+   * Serves this server over real HTTP/JSON on 127.0.0.1 with the given REST profile's URL layout.
+   *
+   * @example
+   * ```ts
+   * const { baseUrl, close } = await server.listenHttp(restProfiles.cloudStorage);
+   * const transport = restTransport({ baseUrl, profile: restProfiles.cloudStorage });
+   * ```
+   */
+  async listenHttp(profile: RestProfile = restProfiles.standard, options: { port?: number } = {}): Promise<{
+    /** `http://127.0.0.1:<port>`, for `restTransport({ baseUrl })`. */
+    baseUrl: string;
+    /** The port listened on. */
+    port: number;
+    /** Stops the listener. */
+    close(): Promise<void>;
+  }> {
     const server = await serveHttp(this.service, profile, { ...options, registry: this.types });
     return this.track(server);
   }
 
-  /** Closes every listener this server opened and releases pending WaitOperations. */
+  /**
+   * Closes every listener this server opened and releases pending WaitOperations.
+   *
+   * @example
+   * ```ts
+   * afterAll(() => server.close());
+   * ```
+   */
   async close(): Promise<void> {
     await Promise.all([...this.listeners].map((l) => l.close()));
     for (const name of [...this.waiters.keys()]) this.wake(name);

@@ -77,7 +77,14 @@ export interface GrpcTestServer {
   address: string;
   /** The bound port. */
   port: number;
-  /** Stops the server (graceful, then forced) and resolves once the port is released. */
+  /**
+   * Stops the server (graceful, then forced) and resolves once the port is released.
+   *
+   * @example
+   * ```ts
+   * await server.close();
+   * ```
+   */
   close(): Promise<void>;
 }
 

@@ -45,7 +45,14 @@ export interface HttpListener {
   readonly baseUrl: string;
   /** The port listened on. */
   readonly port: number;
-  /** Closes every socket and resolves once the port is released (idempotent). */
+  /**
+   * Closes every socket and resolves once the port is released (idempotent).
+   *
+   * @example
+   * ```ts
+   * await listener.close();
+   * ```
+   */
   close(): Promise<void>;
 }
 

@@ -13,3 +13,15 @@
 export { FakeOperationsServer, type FakeCall, type FakeOperationsServerOptions, type InjectedError, type OperationsMethod } from './fake-server.js';
 export { serveGrpc, type GrpcTestServer, type ServeGrpcOptions, type ServedCall } from './grpc-server.js';
 export { serveHttp, type HttpListener, type ServeHttpOptions } from './http-server.js';
+export {
+  FaultProxy,
+  FaultyOperationsService,
+  FaultyServer,
+  seededRandom,
+  type FaultOptions,
+  type FaultRates,
+  type FaultStats,
+  type FaultyServerOptions,
+  type MsRange,
+  type ProxyStats,
+} from './faults.js';

@@ -8,9 +8,10 @@
  * @module
  */
 import type * as protobuf from 'protobufjs';
-import { type Decoder, TypeRegistry } from '../codec/registry.js';
+import { TypeRegistry } from '../codec/registry.js';
 import { anyFromJson, decodeDetails, decodeStatusBytes } from '../codec/status.js';
-import { DecodeError, RpcError, abortReason, type DecodedDetail } from '../errors.js';
+import { RpcError, abortReason, type DecodedDetail } from '../errors.js';
+import { canonicalGrpcCode } from './grpc-codes.js';
 import {
   Code,
   type AnyMessage,
@@ -56,13 +57,41 @@ export interface GaxCallOptions {
  * ```
  */
 export interface GaxOperationsClient {
-  /** `GetOperation`; resolves to `[operation]`. */
+  /**
+   * `GetOperation`; resolves to `[operation]`.
+   *
+   * @example
+   * ```ts
+   * const [operation] = (await client.operationsClient.getOperation({ name })) as [unknown];
+   * ```
+   */
   getOperation(request: { name: string }, options?: GaxCallOptions): PromiseLike<unknown>;
-  /** `CancelOperation`. */
+  /**
+   * `CancelOperation`.
+   *
+   * @example
+   * ```ts
+   * await client.operationsClient.cancelOperation({ name });
+   * ```
+   */
   cancelOperation(request: { name: string }, options?: GaxCallOptions): PromiseLike<unknown>;
-  /** `DeleteOperation`. */
+  /**
+   * `DeleteOperation`.
+   *
+   * @example
+   * ```ts
+   * await client.operationsClient.deleteOperation({ name });
+   * ```
+   */
   deleteOperation(request: { name: string }, options?: GaxCallOptions): PromiseLike<unknown>;
-  /** `ListOperations`; with `autoPaginate: false` resolves to `[operations, nextRequest, rawResponse]`. */
+  /**
+   * `ListOperations`; with `autoPaginate: false` resolves to `[operations, nextRequest, rawResponse]`.
+   *
+   * @example
+   * ```ts
+   * await client.operationsClient.listOperations({ name: 'operations', filter: '', pageSize: 50, pageToken: '' }, { autoPaginate: false });
+   * ```
+   */
   listOperations(
     request: { name: string; filter: string; pageSize: number; pageToken: string },
     options?: GaxCallOptions,
@@ -95,8 +124,11 @@ export interface GaxOperation {
   latestResponse: unknown;
   /** The client's descriptor of this method: its OperationsClient and its result decoders. */
   longrunningDescriptor: {
+    /** The client's google-gax OperationsClient. */
     operationsClient: GaxOperationsClient;
+    /** Decodes the response bytes (the method's response type). */
     responseDecoder?: GaxAnyDecoder | null;
+    /** Decodes the metadata bytes (the method's metadata type). */
     metadataDecoder?: GaxAnyDecoder | null;
   };
 }
@@ -272,10 +304,9 @@ export function rpcErrorFromGax(error: unknown, registry: TypeRegistry = TypeReg
   }
   const e = error as unknown as Obj;
   const rawMessage = typeof e.details === 'string' ? e.details : typeof e.message === 'string' ? e.message : String(error);
-  let code = canonicalCode(e.code);
-  if (code === undefined) {
-    code = /channel has been shut down|client has already been closed/i.test(rawMessage) ? Code.FAILED_PRECONDITION : Code.UNKNOWN;
-  }
+  const given = canonicalCode(e.code);
+  const fallback = /channel has been shut down|client has already been closed/i.test(rawMessage) ? Code.FAILED_PRECONDITION : Code.UNKNOWN;
+  const code = canonicalGrpcCode(given ?? fallback, rawMessage);
   let details: DecodedDetail[] = [];
   try {
     details =

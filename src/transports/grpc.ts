@@ -10,6 +10,7 @@ import { RpcError, abortReason, type DecodedDetail } from '../errors.js';
 import { builtinType } from '../codec/protos.js';
 import { TypeRegistry } from '../codec/registry.js';
 import { decodeDetails, decodeStatusBytes } from '../codec/status.js';
+import { canonicalGrpcCode } from './grpc-codes.js';
 import {
   Code,
   type AnyMessage,
@@ -95,9 +96,21 @@ export interface GrpcTransport extends OperationsTransport {
    * deadline is `options.timeoutMs` if given, else `timeoutMs` plus the grace.
    * A non-finite `timeoutMs` sends no `timeout` (the server decides) and sets
    * no deadline unless `options.timeoutMs` is given.
+   *
+   * @example
+   * ```ts
+   * const latest = await transport.waitOperation('operations/42', 30_000);
+   * ```
    */
   waitOperation(name: string, timeoutMs: number, options?: CallOptions): Promise<OperationResource>;
-  /** Closes the channel; calls made afterwards reject with `RpcError` FAILED_PRECONDITION. */
+  /**
+   * Closes the channel; calls made afterwards reject with `RpcError` FAILED_PRECONDITION.
+   *
+   * @example
+   * ```ts
+   * transport.close();
+   * ```
+   */
   close(): void;
 }
 
@@ -345,7 +358,9 @@ export type OperationsMethodName = keyof typeof operationsServiceDefinition;
 /**
  * A grpc-js `ServiceError` → {@link RpcError}, with the details of the
  * `grpc-status-details-bin` trailer decoded (empty when the trailer is absent
- * or garbage).
+ * or garbage). A stream reset with NO_ERROR before any status, which grpc-js
+ * reports as INTERNAL "Received RST_STREAM with code 0", becomes UNAVAILABLE,
+ * as gRPC core reports it.
  *
  * @example
  * ```ts
@@ -362,8 +377,9 @@ export function rpcErrorFromServiceError(error: grpc.ServiceError, registry?: Ty
   } catch {
     details = [];
   }
-  const code = typeof error.code === 'number' ? error.code : Code.UNKNOWN;
-  return new RpcError(code, typeof error.details === 'string' ? error.details : error.message, { details, cause: error });
+  const message = typeof error.details === 'string' ? error.details : error.message;
+  const code = canonicalGrpcCode(typeof error.code === 'number' ? error.code : Code.UNKNOWN, message);
+  return new RpcError(code, message, { details, cause: error });
 }
 
 function toMetadata(init: GrpcMetadataInit | undefined): grpc.Metadata {

@@ -15,11 +15,32 @@ import { abortReason } from '../errors.js';
  * ```
  */
 export interface Clock {
-  /** Milliseconds since an arbitrary origin (monotonic when possible). */
+  /**
+   * Milliseconds since an arbitrary origin (monotonic when possible).
+   *
+   * @example
+   * ```ts
+   * const started = clock.now();
+   * ```
+   */
   now(): number;
-  /** Resolves after `ms`; rejects with the signal's reason when aborted, clearing its timer. */
+  /**
+   * Resolves after `ms`; rejects with the signal's reason when aborted, clearing its timer.
+   *
+   * @example
+   * ```ts
+   * await clock.sleep(1000, signal);
+   * ```
+   */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  /** A number in [0, 1). */
+  /**
+   * A number in [0, 1).
+   *
+   * @example
+   * ```ts
+   * const jittered = Math.floor(clock.random() * capMs);
+   * ```
+   */
   random(): number;
 }
 

@@ -64,9 +64,13 @@ export async function watch(target: WatchTarget, config: WatchConfig, run: Watch
   const backoff = new Backoff(config.polling, clock.random);
   let delayNextPoll = !run.pollImmediately;
 
-  const call = <T>(what: string, timeoutMs: number, fn: (s: AbortSignal) => Promise<T>): Promise<T> =>
+  // A poll that got no answer in time (a lost packet, a server stalled for a
+  // moment) says nothing about the operation, and GetOperation is idempotent:
+  // DEADLINE_EXCEEDED from it is retried like UNAVAILABLE (as google-gax does).
+  const pollRetry: RetryPolicy = { ...config.retry, codes: new Set([...config.retry.codes, Code.DEADLINE_EXCEEDED]) };
+  const call = <T>(what: string, timeoutMs: number, fn: (s: AbortSignal) => Promise<T>, retry = config.retry): Promise<T> =>
     withRetry(() => callWithDeadline(fn, { signal, timeoutMs, clock, what: `${what} ${target.name}` }), {
-      retry: config.retry,
+      retry,
       backoff: config.polling,
       clock,
       signal,
@@ -122,8 +126,11 @@ export async function watch(target: WatchTarget, config: WatchConfig, run: Watch
     } else {
       if (delayNextPoll) await pause(backoff.next());
       delayNextPoll = true;
-      const answer = await call('GetOperation', config.rpcTimeoutMs, (s) =>
-        transport.getOperation(target.name, { signal: s, timeoutMs: config.rpcTimeoutMs }),
+      const answer = await call(
+        'GetOperation',
+        config.rpcTimeoutMs,
+        (s) => transport.getOperation(target.name, { signal: s, timeoutMs: config.rpcTimeoutMs }),
+        pollRetry,
       );
       if (target.apply(answer)) return;
     }

@@ -36,7 +36,11 @@ export interface PollingOptions {
 export interface RetryOptions {
   /** Retries in a row for one call before giving up. Default 10. */
   retries?: number;
-  /** Canonical codes retried. Default `[UNAVAILABLE]`. An error carrying google.rpc.RetryInfo is retried too. */
+  /**
+   * Canonical codes retried. Default `[UNAVAILABLE]`. An error carrying google.rpc.RetryInfo is retried too,
+   * and so is a CANCELLED the client did not cause (the server or a proxy reset the call); a GetOperation
+   * poll also retries DEADLINE_EXCEEDED (from WaitOperation it means "not done yet").
+   */
   codes?: number[];
 }
 

@@ -7,14 +7,21 @@
  */
 import pRetry, { AbortError } from 'p-retry';
 import { RpcError, abortReason } from '../errors.js';
+import { Code } from '../types.js';
 import { retryDelayFromDetails } from '../codec/status.js';
 import { Backoff, clampHint, type PollingPolicy, type RetryPolicy } from './policy.js';
 import type { Clock } from './clock.js';
 
-/** True when the policy retries this error: a listed code, or a server hint (RetryInfo) to retry. */
+/**
+ * True when the policy retries this error: a listed code, a server hint
+ * (RetryInfo) to retry, or CANCELLED. The loop's own aborts never get here
+ * (they end the retries first), so a CANCELLED is one the client did not ask
+ * for: the server or a proxy reset the call (a grpc-js server shutting down
+ * reports its in-flight calls so), which says nothing about the operation.
+ */
 export function isRetryable(err: unknown, policy: RetryPolicy): err is RpcError {
   if (!(err instanceof RpcError)) return false;
-  return policy.codes.has(err.code) || retryDelayFromDetails(err.details) !== undefined;
+  return policy.codes.has(err.code) || err.code === Code.CANCELLED || retryDelayFromDetails(err.details) !== undefined;
 }
 
 /**

@@ -74,9 +74,23 @@ const KEYS: readonly RestMethodKey[] = ['get', 'list', 'cancel', 'delete', 'wait
 export interface RestPathMapper {
   /** Shown in error messages, e.g. the template text. */
   readonly pattern: string;
-  /** Name → percent-encoded path, or `undefined` when the name does not fit. */
+  /**
+   * Name → percent-encoded path, or `undefined` when the name does not fit.
+   *
+   * @example
+   * ```ts
+   * mapper.expand('jobs/abc'); // '/jobs/abc'
+   * ```
+   */
   expand(name: string): string | undefined;
-  /** Path (percent-encoded, without query) → name, or `undefined`. */
+  /**
+   * Path (percent-encoded, without query) → name, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * mapper.match?.('/jobs/abc'); // 'jobs/abc'
+   * ```
+   */
   match?(path: string): string | undefined;
 }
 
@@ -90,7 +104,9 @@ export interface RestPathMapper {
  * ```
  */
 export interface RestBinding {
+  /** The HTTP method of the call. */
   readonly method: HttpMethod;
+  /** Operation (or collection) name ↔ URL path. */
   readonly path: RestPathMapper;
 }
 
@@ -115,7 +131,9 @@ export type RestBindingSpec =
   | RestPathMapper
   | ((name: string) => string | undefined)
   | {
+      /** HTTP method, overriding the method's default. */
       method?: HttpMethod;
+      /** The path: a template, a mapper, or a function `name → path | undefined`. */
       path: string | RestPathMapper | ((name: string) => string | undefined);
       /** Name template (no leading `/`) whose variables fill `path`. */
       name?: string;
@@ -136,8 +154,11 @@ export type RestBindingSpec =
 export interface RestProfileSpec {
   /** Profile name, shown in error messages. */
   name: string;
+  /** `GetOperation` binding(s); required. */
   get: RestBindingSpec | readonly RestBindingSpec[];
+  /** `CancelOperation` binding(s) (default method POST). */
   cancel?: RestBindingSpec | readonly RestBindingSpec[];
+  /** `DeleteOperation` binding(s) (default method DELETE). */
   delete?: RestBindingSpec | readonly RestBindingSpec[];
   /** Maps the *collection* name of `ListOperations` (e.g. `operations`, `projects/p/locations/l`). Query: `filter`, `pageSize`, `pageToken`. */
   list?: RestBindingSpec | readonly RestBindingSpec[];
@@ -165,12 +186,19 @@ export interface RestProfileSpec {
  * ```
  */
 export interface RestProfile {
+  /** Profile name, shown in error messages. */
   readonly name: string;
+  /** `GetOperation` bindings, tried in order. */
   readonly get: readonly RestBinding[];
+  /** `CancelOperation` bindings (empty: not offered). */
   readonly cancel: readonly RestBinding[];
+  /** `DeleteOperation` bindings (empty: not offered). */
   readonly delete: readonly RestBinding[];
+  /** `ListOperations` bindings, mapping the collection name (empty: not offered). */
   readonly list: readonly RestBinding[];
+  /** `WaitOperation` bindings (empty: the transport has no `waitOperation`). */
   readonly wait: readonly RestBinding[];
+  /** Whether a 404 from the wait binding means UNIMPLEMENTED rather than NOT_FOUND. */
   readonly waitNotFoundIsUnimplemented: boolean;
 }
 
@@ -337,7 +365,12 @@ export function resolveRestRoute(
   profile: RestProfile,
   key: RestMethodKey,
   name: unknown,
-): { method: HttpMethod; path: string } {
+): {
+  /** The HTTP method. */
+  method: HttpMethod;
+  /** The percent-encoded URL path. */
+  path: string;
+} {
   const bindings = profile[key];
   if (!bindings || bindings.length === 0) {
     throw new RpcError(Code.UNIMPLEMENTED, `REST profile ${profile.name} has no HTTP binding for ${REST_RPC_NAMES[key]}`);
@@ -364,9 +397,13 @@ export function resolveRestRoute(
  * ```
  */
 export interface RestRoute {
+  /** Which method of the profile (`get`, `cancel`, `delete`, `list`, `wait`). */
   readonly key: RestMethodKey;
+  /** The RPC it serves, e.g. `GetOperation`. */
   readonly rpc: (typeof REST_RPC_NAMES)[RestMethodKey];
+  /** The HTTP method. */
   readonly method: HttpMethod;
+  /** The path pattern, for messages. */
   readonly pattern: string;
   /** Path → resource name (the operation, or for `list` the collection), or undefined. */
   readonly match: (path: string) => string | undefined;
@@ -419,7 +456,16 @@ export function matchRestRoute(
   routesOrProfile: RestProfile | readonly RestRoute[],
   method: string,
   path: string,
-): { key: RestMethodKey; rpc: RestRoute['rpc']; name: string } | undefined {
+):
+  | {
+      /** Which method of the profile matched. */
+      key: RestMethodKey;
+      /** The RPC, e.g. `CancelOperation`. */
+      rpc: RestRoute['rpc'];
+      /** The operation (or collection) name taken from the path. */
+      name: string;
+    }
+  | undefined {
   const routes = Array.isArray(routesOrProfile) ? routesOrProfile : restRoutes(routesOrProfile as RestProfile);
   for (const route of routes as readonly RestRoute[]) {
     if (route.method !== method) continue;
@@ -453,9 +499,13 @@ const storageOperation = 'projects/_/buckets/{bucket}/operations/{operationId}';
  * ```
  */
 export const restProfiles: {
+  /** The standard HTTP mapping of google.longrunning.Operations under `/v1`, plus `:wait`. */
   readonly standard: RestProfile;
+  /** Cloud Storage JSON API bucket operations (`/storage/v1/b/{bucket}/operations/…`). */
   readonly cloudStorage: RestProfile;
+  /** Dialogflow CX v3 (`/v3/projects/…/operations/…`). */
   readonly dialogflowCx: RestProfile;
+  /** Cloud Vision v1 (get only). */
   readonly vision: RestProfile;
 } = Object.freeze({
   standard: defineRestProfile({

@@ -322,7 +322,14 @@ export class PathTemplate {
     return result;
   }
 
-  /** Human-readable form for error messages. */
+  /**
+   * Human-readable form for error messages.
+   *
+   * @example
+   * ```ts
+   * String(new PathTemplate('/v1/{name=operations/**}')); // '/v1/{name=operations/**}'
+   * ```
+   */
   toString(): string {
     return this.template;
   }

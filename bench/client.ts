@@ -1,0 +1,269 @@
+/**
+ * One client run, in its own process (forked by bench/run.ts with
+ * --expose-gc), so its CPU, heap and event-loop numbers are its own.
+ *
+ * watch job: at t0 creates `n` operations (as the resources their start calls
+ * returned) and waits for all of them; stamps each settlement on the shared
+ * clock; measures CPU, event-loop delay, and heap (forced GC) at `heapAt`.
+ *
+ * decode job: the per-poll path from Operation wire bytes (10 KB metadata Any)
+ * to decoded metadata, no network: each library's own gRPC deserializer, then
+ * its own unpacking and metadata decoder.
+ * @module
+ */
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as gax from 'google-gax';
+import type * as protobuf from 'protobufjs';
+import { encodeOperation } from '../src/transports/grpc.js';
+import type { OperationsTransport } from '../src/types.js';
+import { gaxClientOptions, gaxDecoders, makeClient, oursRegistry } from './clients.js';
+import { lib } from './library.js';
+import {
+  WARMUP_NAME,
+  largeProgress,
+  now,
+  sleepUntil,
+  smallProgress,
+  type ClientCommand,
+  type ClientReply,
+  type DecodeJob,
+  type DecodeResult,
+  type DecodeTiming,
+  type WatchJob,
+  type WatchResult,
+} from './common.js';
+
+function send(reply: ClientReply): void {
+  process.send?.(reply);
+}
+
+function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (!collect) throw new Error('run the client with --expose-gc');
+  collect();
+  collect();
+}
+
+function nextCommand(): Promise<ClientCommand> {
+  return new Promise((resolve) => process.once('message', (m: ClientCommand) => resolve(m)));
+}
+
+// ---------------------------------------------------------------------------
+// watch
+// ---------------------------------------------------------------------------
+
+async function watchJob(job: WatchJob): Promise<WatchResult> {
+  const client = makeClient(job.variant, job.port);
+  await client.warmUp(WARMUP_NAME);
+  const initialMetadata = smallProgress(0);
+  send({ type: 'ready' });
+  const go = await nextCommand();
+  if (go.type !== 'go') throw new Error(`expected go, got ${go.type}`);
+  const { t0, heapAt } = go;
+
+  await sleepUntil(t0 - 150);
+  gc();
+  const heapBaseline = process.memoryUsage().heapUsed;
+  await sleepUntil(t0);
+
+  const settledAt = new Array<number>(job.n).fill(NaN);
+  let errors = 0;
+  let firstError: string | undefined;
+  let pending = job.n;
+  let last = t0;
+  let allSettled!: () => void;
+  const finished = new Promise<void>((resolve) => (allSettled = resolve));
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const cpuStart = process.cpuUsage();
+  const start = now();
+
+  for (let i = 0; i < job.n; i++) {
+    client.watch(`operations/${job.run}-${i}`, initialMetadata).then(
+      () => {
+        last = settledAt[i] = now();
+        if (--pending === 0) allSettled();
+      },
+      (err: unknown) => {
+        last = settledAt[i] = now();
+        errors++;
+        firstError ??= err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        if (--pending === 0) allSettled();
+      },
+    );
+  }
+
+  let heapLoaded: number | undefined;
+  let rssLoaded: number | undefined;
+  let gcCpuMicros = 0;
+  const heapTimer =
+    heapAt === undefined
+      ? undefined
+      : setTimeout(() => {
+          loop.disable(); // the forced GC is ours, not the library's: out of the delay and CPU figures
+          const before = process.cpuUsage();
+          gc();
+          const spent = process.cpuUsage(before);
+          gcCpuMicros = spent.user + spent.system;
+          const usage = process.memoryUsage();
+          heapLoaded = usage.heapUsed;
+          rssLoaded = usage.rss;
+          loop.enable();
+        }, Math.max(0, heapAt - now()));
+
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  await Promise.race([finished, new Promise<void>((resolve) => (deadlineTimer = setTimeout(resolve, Math.max(0, t0 + job.deadlineMs - now()))))]);
+  clearTimeout(deadlineTimer);
+  if (heapTimer) clearTimeout(heapTimer);
+  const cpu = process.cpuUsage(cpuStart);
+  loop.disable();
+  const wallMs = (pending === 0 ? last : now()) - start;
+  if (pending > 0) {
+    errors += pending;
+    firstError ??= `${pending} operations still pending at the bench deadline`;
+  }
+  client.close();
+  const ms = (ns: number) => ns / 1e6;
+  return {
+    kind: 'watch',
+    settledAt,
+    errors,
+    ...(firstError !== undefined ? { firstError } : {}),
+    wallMs,
+    cpuMicros: cpu.user + cpu.system - gcCpuMicros,
+    loopDelay: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) },
+    heapBaseline,
+    ...(heapLoaded !== undefined ? { heapLoaded, rssLoaded } : {}),
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// decode
+// ---------------------------------------------------------------------------
+
+/** Two Operation messages (not done) whose 10 KB metadata differ (progress 50 % / 51 %). */
+function wire(job: DecodeJob): { a: Buffer; b: Buffer } {
+  const make = (percent: number) =>
+    Buffer.from(encodeOperation({ name: 'operations/decode-bench', done: false, metadata: largeProgress(job.metadataBytes, percent) }));
+  return { a: make(50), b: make(51) };
+}
+
+function describeProgress(progress: unknown): string {
+  const entries = (progress as { annotationProgress?: { progressPercent?: number }[] } | null)?.annotationProgress ?? [];
+  return `${entries.length} entries at ${entries[entries.length - 1]?.progressPercent}%`;
+}
+
+/** A poller over a sequence of wire messages: `poll()` goes through one, `metadata()` is what it decoded. */
+interface Poller {
+  poll(): Promise<void>;
+  metadata(): unknown;
+}
+
+async function time(poller: Poller, iterations: number): Promise<DecodeTiming> {
+  for (let k = 0; k < Math.min(1000, iterations); k++) await poller.poll(); // warm-up (JIT)
+  const start = now();
+  for (let k = 0; k < iterations; k++) await poller.poll();
+  const ms = now() - start;
+  return { ms, check: describeProgress(poller.metadata()) };
+}
+
+/**
+ * Ours: the gRPC transport's path (its grpc-js response deserializer, then
+ * the message → resource conversion) under `LongRunningOperation.poll()`
+ * (validation, metadata decoding through the TypeRegistry, events).
+ */
+function oursPoller(frames: Buffer[]): Poller {
+  const deserialize = lib.operationsServiceDefinition.GetOperation.responseDeserialize;
+  let i = 0;
+  const transport: OperationsTransport = {
+    getOperation: async () => lib.operationFromMessage(deserialize(frames[i++ % frames.length])),
+    cancelOperation: async () => undefined,
+    deleteOperation: async () => undefined,
+    listOperations: async () => ({ operations: [], nextPageToken: '' }),
+  };
+  const op = new lib.LongRunningOperation<unknown, unknown>('operations/decode-bench', { transport, decode: oursRegistry() });
+  return {
+    poll: async () => {
+      await op.poll();
+    },
+    metadata: () => op.metadata,
+  };
+}
+
+type GaxDeserialize = (bytes: Buffer) => unknown;
+
+/** google-gax's Operations stub response deserializer (proto-loader: toObject with defaults, longs and enums as strings). */
+async function gaxDeserializer(): Promise<GaxDeserialize> {
+  const opts = gaxClientOptions(1); // the stub is built but never called: no socket is opened
+  const gaxGrpc = new gax.GrpcClient(opts);
+  const operationsClient = gax.lro({ auth: gaxGrpc.auth, grpc: gaxGrpc.grpc }).operationsClient(opts);
+  type Stub = { constructor: { service: Record<string, { responseDeserialize: GaxDeserialize }> } };
+  const stub = await (operationsClient as unknown as { operationsStub: Promise<Stub> }).operationsStub;
+  operationsClient.close();
+  return stub.constructor.service.GetOperation.responseDeserialize;
+}
+
+/**
+ * google-gax: its stub's deserializer, then Operation.getOperation →
+ * _unpackResponse → the LongrunningDescriptor's metadata decoder (what each
+ * poll of its polling loop runs).
+ */
+function gaxPoller(frames: Buffer[], deserialize: GaxDeserialize, plain: boolean): Poller {
+  let i = 0;
+  const operationsClient = {
+    getOperationInternal() {
+      // What the real stub call resolves with once the bytes arrive: [deserialized Operation].
+      const promise = Promise.resolve([deserialize(frames[i++ % frames.length])]) as Promise<unknown[]> & { cancel(): void };
+      promise.cancel = () => undefined;
+      return promise;
+    },
+  };
+  const types = gaxDecoders();
+  const descriptor = new gax.LongrunningDescriptor(operationsClient as never, types.response.decode.bind(types.response), types.metadata.decode.bind(types.metadata));
+  const operation = new gax.Operation({ name: 'operations/decode-bench', done: false } as never, descriptor, gax.createDefaultBackoffSettings());
+  let converted: unknown;
+  const toPlain = (m: unknown) => types.metadata.toObject(m as protobuf.Message, { longs: String, enums: String });
+  return {
+    poll: () =>
+      new Promise<void>((resolve, reject) =>
+        operation.getOperation((err: unknown, _result: unknown, metadata: unknown) => {
+          if (err) return reject(err as Error);
+          if (plain) converted = toPlain(metadata);
+          resolve();
+        }),
+      ),
+    metadata: () => (plain ? converted : operation.metadata),
+  };
+}
+
+async function decodeJob(job: DecodeJob): Promise<DecodeResult> {
+  const { a, b } = wire(job);
+  const deserialize = job.variant === 'ours' ? undefined : await gaxDeserializer();
+  const poller = (frames: Buffer[]) => (deserialize ? gaxPoller(frames, deserialize, job.variant === 'gax-plain') : oursPoller(frames));
+  send({ type: 'ready' });
+  const go = await nextCommand();
+  if (go.type !== 'go') throw new Error(`expected go, got ${go.type}`);
+  const changing = await time(poller([a, b]), job.iterations);
+  const unchanged = await time(poller([a]), job.iterations);
+  return { kind: 'decode', iterations: job.iterations, operationBytes: a.byteLength, changing, unchanged };
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const first = await nextCommand();
+  if (first.type !== 'job') throw new Error(`expected a job, got ${first.type}`);
+  const result = first.job.kind === 'watch' ? await watchJob(first.job) : await decodeJob(first.job);
+  send({ type: 'result', result });
+}
+
+main().then(
+  () => process.disconnect?.(),
+  (err: unknown) => {
+    send({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    process.disconnect?.();
+  },
+);

@@ -1,0 +1,767 @@
+/**
+ * `npm run bench`: longrunning side by side with google-gax's `Operation`,
+ * against one loopback gRPC Operations server in its own process, each client
+ * run in a fresh process of its own, clients alternating.
+ *
+ *   1. 200 operations done at uniform random times in 0.2–3 s, server with
+ *      WaitOperation: done→resolved latency and RPCs per operation.
+ *   2. The same on a server without WaitOperation: ours (defaults), gax
+ *      (defaults), ours configured to gax's RPC budget.
+ *   3. 10,000 concurrent operations lasting 10–20 s on one client: heap per
+ *      operation (forced GC), RSS, event-loop delay p99, client CPU per RPC.
+ *   4. Decoding a 10 KB metadata Any per poll: throughput of each library's path.
+ *
+ * Prints markdown tables (stdout; progress goes to stderr), writes
+ * `<out>/latest.json` and `<out>/latest.svg`. Timings are never asserted anywhere.
+ *
+ * Options: --smoke (tiny sizes, for CI; writes to a temp dir unless --out),
+ * --seed N, --out DIR, --only 1,2,3,4.
+ * @module
+ */
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { latencyChart, type Series } from './chart.js';
+import { buildLibrary } from './library.js';
+import {
+  GAX_BUDGET_OPTIONS,
+  now,
+  summarize,
+  uniformDurations,
+  type ClientReply,
+  type DecodeResult,
+  type DecodeVariant,
+  type ServerReply,
+  type Summary,
+  type Variant,
+  type WatchResult,
+} from './common.js';
+
+const BENCH_DIR = __dirname;
+const ROOT = path.resolve(BENCH_DIR, '..');
+/** Node flags of every child: TypeScript through tsx, and global.gc for heap measurements. */
+const CHILD_EXEC_ARGV = ['--import', 'tsx', '--expose-gc'];
+/** Where the library bundle the clients load is built (node_modules/.cache: ignored by git, resolves dependencies). */
+let libBundle = path.join(ROOT, 'node_modules', '.cache', 'longrunning-bench', `lib-${process.pid}.cjs`);
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+interface Sizes {
+  s1: { n: number; minMs: number; maxMs: number; rounds: number };
+  s2: { n: number; minMs: number; maxMs: number; rounds: number };
+  s3: { n: number; minMs: number; maxMs: number; heapAtMs: number; deadlineMs: number };
+  s4: { iterations: number; metadataBytes: number; rounds: number };
+}
+
+const FULL: Sizes = {
+  s1: { n: 200, minMs: 200, maxMs: 3_000, rounds: 2 },
+  s2: { n: 200, minMs: 200, maxMs: 3_000, rounds: 2 },
+  s3: { n: 10_000, minMs: 10_000, maxMs: 20_000, heapAtMs: 8_000, deadlineMs: 150_000 },
+  s4: { iterations: 20_000, metadataBytes: 10 * 1024, rounds: 3 },
+};
+
+const SMOKE: Sizes = {
+  s1: { n: 10, minMs: 50, maxMs: 300, rounds: 1 },
+  s2: { n: 10, minMs: 50, maxMs: 300, rounds: 1 },
+  s3: { n: 100, minMs: 600, maxMs: 900, heapAtMs: 400, deadlineMs: 10_000 },
+  s4: { iterations: 300, metadataBytes: 10 * 1024, rounds: 1 },
+};
+
+interface Args {
+  smoke: boolean;
+  /** Directory for a V8 CPU profile of every client process (node --cpu-prof), if asked. */
+  cpuProf?: string;
+  /** A prebuilt library bundle to measure instead of bundling src/ (to A/B a proposed change). */
+  lib?: string;
+  /** Only these clients (variants), for focused runs; targets need both ours and gax. */
+  clients?: Set<string>;
+  /** Only redraw `<out>/latest.svg` from `<out>/latest.json`. */
+  replot?: boolean;
+  seed: number;
+  out: string;
+  only: Set<number>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { smoke: false, seed: 20240501, out: '', only: new Set([1, 2, 3, 4]) };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--smoke') args.smoke = true;
+    else if (a === '--seed') args.seed = Number(value());
+    else if (a === '--out') args.out = value();
+    else if (a === '--only') args.only = new Set(value().split(',').map(Number));
+    else if (a === '--cpu-prof') args.cpuProf = path.join(BENCH_DIR, 'results');
+    else if (a === '--lib') args.lib = path.resolve(value());
+    else if (a === '--clients') args.clients = new Set(value().split(','));
+    else if (a === '--replot') args.replot = true;
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: tsx bench/run.ts [--smoke] [--seed N] [--out DIR] [--only 1,2,3,4] [--cpu-prof] [--lib BUNDLE.cjs] [--clients ours,gax,ours-gax-budget,gax-plain] [--replot]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(args.seed)) throw new Error('--seed must be an integer');
+  args.out ||= args.smoke ? path.join(os.tmpdir(), 'longrunning-bench-smoke') : path.join(BENCH_DIR, 'results');
+  return args;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+// ---------------------------------------------------------------------------
+// Child processes
+// ---------------------------------------------------------------------------
+
+/** Set from --cpu-prof: client processes write `<dir>/<run>.cpuprofile`. */
+let cpuProfileDir: string | undefined;
+
+function spawnChild(file: string, profileName?: string): ChildProcess {
+  const profile = cpuProfileDir && profileName ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, `--cpu-prof-name=${profileName}.cpuprofile`] : [];
+  return fork(path.join(BENCH_DIR, file), [], {
+    cwd: ROOT,
+    execArgv: [...CHILD_EXEC_ARGV, ...profile],
+    serialization: 'advanced', // NaN and typed values survive
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, METADATA_SERVER_DETECTION: 'none', LONGRUNNING_BENCH_LIB: libBundle },
+  });
+}
+
+/** The next message from `child` that `accept` takes; rejects if the child exits first or after `timeoutMs`. */
+function nextMessage<M, T>(child: ChildProcess, accept: (m: M) => T | undefined, what: string, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onMessage = (m: M): void => {
+      if ((m as { type?: string }).type === 'failed') {
+        cleanup();
+        reject(new Error(`${what}: child failed: ${(m as { error?: string }).error}`));
+        return;
+      }
+      const value = accept(m);
+      if (value !== undefined) {
+        cleanup();
+        resolve(value);
+      }
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`${what}: child exited (${code}) before answering`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${what}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+}
+
+async function startServer(): Promise<Server> {
+  const child = spawnChild('server.ts');
+  const port = await nextMessage<ServerReply, number>(child, (m) => (m.type === 'listening' ? m.port : undefined), 'server start', 30_000);
+  return { child, port };
+}
+
+// ---------------------------------------------------------------------------
+// Runs
+// ---------------------------------------------------------------------------
+
+/** What one watch run measured. */
+interface WatchRun {
+  scenario: number;
+  variant: Variant;
+  serverWaitOperation: boolean;
+  round: number;
+  n: number;
+  /** settled − completed, ms, one per settled operation. */
+  latencies: number[];
+  errors: number;
+  firstError?: string;
+  rpcs: number;
+  calls: Record<string, number>;
+  perOpMax: number;
+  clientCpuMicros: number;
+  serverCpuMicros: number;
+  wallMs: number;
+  loopDelay: WatchResult['loopDelay'];
+  heapBaseline: number;
+  heapLoaded?: number;
+  rssLoaded?: number;
+  maxRssBytes: number;
+}
+
+async function watchRun(
+  server: Server,
+  opts: { scenario: number; variant: Variant; round: number; durationsMs: number[]; waitOperation: boolean; heapAtMs?: number; deadlineMs: number },
+): Promise<WatchRun> {
+  const n = opts.durationsMs.length;
+  const run = `s${opts.scenario}-${opts.variant}-${opts.waitOperation ? 'wait' : 'poll'}-r${opts.round}`;
+  const client = spawnClient(run);
+  try {
+    client.send({ type: 'job', job: { kind: 'watch', variant: opts.variant, port: server.port, run, n, deadlineMs: opts.deadlineMs } });
+    await nextMessage<ClientReply, true>(client, (m) => (m.type === 'ready' ? true : undefined), `${run} client start`, 60_000);
+    const t0 = now() + 400 + n / 20; // room to create the operations on the server, and for the client's baseline GC
+    server.child.send({ type: 'arm', run, waitOperation: opts.waitOperation, t0, durationsMs: opts.durationsMs });
+    await nextMessage<ServerReply, true>(server.child, (m) => (m.type === 'armed' && m.run === run ? true : undefined), `${run} arm`, 30_000);
+    if (now() > t0 - 160) log(`warning: ${run} armed late (${(now() - t0 + 160).toFixed(0)} ms)`);
+    client.send({ type: 'go', t0, ...(opts.heapAtMs !== undefined ? { heapAt: t0 + opts.heapAtMs } : {}) });
+    const result = await nextMessage<ClientReply, WatchResult>(
+      client,
+      (m) => (m.type === 'result' && m.result.kind === 'watch' ? m.result : undefined),
+      `${run} result`,
+      opts.deadlineMs + 60_000,
+    );
+    server.child.send({ type: 'stats', run });
+    const stats = await nextMessage<ServerReply, Extract<ServerReply, { type: 'stats' }>>(
+      server.child,
+      (m) => (m.type === 'stats' && m.run === run ? m : undefined),
+      `${run} stats`,
+      30_000,
+    );
+    const latencies: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const l = result.settledAt[i] - stats.completedAt[i];
+      if (Number.isFinite(l)) latencies.push(l);
+    }
+    const rpcs = Object.values(stats.calls).reduce((s, c) => s + c, 0);
+    return {
+      scenario: opts.scenario,
+      variant: opts.variant,
+      serverWaitOperation: opts.waitOperation,
+      round: opts.round,
+      n,
+      latencies,
+      errors: result.errors,
+      ...(result.firstError !== undefined ? { firstError: result.firstError } : {}),
+      rpcs,
+      calls: stats.calls,
+      perOpMax: Math.max(0, ...stats.perOp),
+      clientCpuMicros: result.cpuMicros,
+      serverCpuMicros: stats.cpuMicros,
+      wallMs: result.wallMs,
+      loopDelay: result.loopDelay,
+      heapBaseline: result.heapBaseline,
+      ...(result.heapLoaded !== undefined ? { heapLoaded: result.heapLoaded, rssLoaded: result.rssLoaded } : {}),
+      maxRssBytes: result.maxRssBytes,
+    };
+  } finally {
+    await exited(client);
+  }
+}
+
+function spawnClient(profileName?: string): ChildProcess {
+  return spawnChild('client.ts', profileName);
+}
+
+async function decodeRun(variant: DecodeVariant, sizes: Sizes['s4'], round: number): Promise<DecodeResult> {
+  const client = spawnClient(`s4-${variant}-r${round}`);
+  try {
+    client.send({ type: 'job', job: { kind: 'decode', variant, iterations: sizes.iterations, metadataBytes: sizes.metadataBytes } });
+    await nextMessage<ClientReply, true>(client, (m) => (m.type === 'ready' ? true : undefined), `decode ${variant} start`, 60_000);
+    client.send({ type: 'go', t0: now() });
+    return await nextMessage<ClientReply, DecodeResult>(
+      client,
+      (m) => (m.type === 'result' && m.result.kind === 'decode' ? m.result : undefined),
+      `decode ${variant}`,
+      300_000,
+    );
+  } finally {
+    await exited(client);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Aggregation
+// ---------------------------------------------------------------------------
+
+interface Aggregate {
+  variant: Variant;
+  label: string;
+  serverWaitOperation: boolean;
+  operations: number;
+  latencyMs: Summary;
+  rpcsPerOp: number;
+  rpcsByMethod: Record<string, number>;
+  maxRpcsForOneOp: number;
+  errors: number;
+  firstError?: string;
+  clientCpuMsTotal: number;
+  clientCpuMicrosPerRpc: number;
+  clientCpuMicrosPerOp: number;
+  serverCpuMicrosPerRpc: number;
+  wallMs: number;
+  loopDelayMs?: WatchResult['loopDelay'];
+  heapBytesPerOp?: number;
+  heapLoadedBytes?: number;
+  rssLoadedBytes?: number;
+  maxRssBytes?: number;
+}
+
+const DECODE_LABELS: Record<DecodeVariant, string> = {
+  ours: 'longrunning: grpc deserializer → poll() → TypeRegistry (plain objects)',
+  gax: 'google-gax: stub deserializer → Operation.getOperation() → descriptor decoder (protobufjs messages)',
+  'gax-plain': 'google-gax, then toObject({ longs: String, enums: String }) for plain objects (context)',
+};
+
+const LABELS: Record<Variant, string> = {
+  ours: 'longrunning (defaults)',
+  gax: 'google-gax Operation (defaults)',
+  'ours-gax-budget': "longrunning at gax's RPC budget",
+};
+
+function aggregate(runs: WatchRun[], label?: string): Aggregate {
+  const first = runs[0];
+  const operations = runs.reduce((s, r) => s + r.n, 0);
+  const rpcs = runs.reduce((s, r) => s + r.rpcs, 0);
+  const byMethod: Record<string, number> = {};
+  for (const r of runs) for (const [m, c] of Object.entries(r.calls)) byMethod[m] = (byMethod[m] ?? 0) + c / operations;
+  const clientCpu = runs.reduce((s, r) => s + r.clientCpuMicros, 0);
+  const serverCpu = runs.reduce((s, r) => s + r.serverCpuMicros, 0);
+  const agg: Aggregate = {
+    variant: first.variant,
+    label: label ?? LABELS[first.variant],
+    serverWaitOperation: first.serverWaitOperation,
+    operations,
+    latencyMs: summarize(runs.flatMap((r) => r.latencies)),
+    rpcsPerOp: rpcs / operations,
+    rpcsByMethod: Object.fromEntries(Object.entries(byMethod).map(([m, v]) => [m, round(v, 3)])),
+    maxRpcsForOneOp: Math.max(...runs.map((r) => r.perOpMax)),
+    errors: runs.reduce((s, r) => s + r.errors, 0),
+    clientCpuMsTotal: clientCpu / 1000,
+    clientCpuMicrosPerRpc: clientCpu / Math.max(1, rpcs),
+    clientCpuMicrosPerOp: clientCpu / Math.max(1, operations),
+    serverCpuMicrosPerRpc: serverCpu / Math.max(1, rpcs),
+    wallMs: Math.max(...runs.map((r) => r.wallMs)),
+  };
+  const firstError = runs.find((r) => r.firstError)?.firstError;
+  if (firstError) agg.firstError = firstError;
+  if (runs.length === 1) {
+    agg.loopDelayMs = first.loopDelay;
+    if (first.heapLoaded !== undefined) {
+      agg.heapBytesPerOp = (first.heapLoaded - first.heapBaseline) / first.n;
+      agg.heapLoadedBytes = first.heapLoaded;
+      agg.rssLoadedBytes = first.rssLoaded;
+    }
+    agg.maxRssBytes = first.maxRssBytes;
+  }
+  return agg;
+}
+
+function round(v: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+/** Alternates the order of `items` from round to round (rotation), so no client always runs first. */
+function rotated<T>(items: readonly T[], roundIndex: number): T[] {
+  const k = roundIndex % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+// ---------------------------------------------------------------------------
+// Formatting
+// ---------------------------------------------------------------------------
+
+function ms(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return '—';
+  if (Math.abs(v) < 10) return `${v.toFixed(2)} ms`;
+  if (Math.abs(v) < 1000) return `${v.toFixed(0)} ms`;
+  return `${(v / 1000).toFixed(2)} s`;
+}
+
+function kb(v: number | undefined): string {
+  return v === undefined || !Number.isFinite(v) ? '—' : `${(v / 1024).toFixed(2)} KB`;
+}
+
+function mb(v: number | undefined): string {
+  return v === undefined || !Number.isFinite(v) ? '—' : `${(v / 1024 / 1024).toFixed(0)} MB`;
+}
+
+function num(v: number, digits = 2): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : '—';
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function methodMix(a: Aggregate): string {
+  const short: Record<string, string> = { WaitOperation: 'Wait', GetOperation: 'Get' };
+  return Object.entries(a.rpcsByMethod)
+    .map(([m, v]) => `${num(v, 2)} ${short[m] ?? m}`)
+    .join(' + ');
+}
+
+// ---------------------------------------------------------------------------
+// Environment
+// ---------------------------------------------------------------------------
+
+function packageVersion(dir: string): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', dir, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+interface Environment {
+  date: string;
+  node: string;
+  platform: string;
+  cpu: string;
+  cores: number;
+  memoryGB: number;
+  loadAvgStart: number[];
+  loadAvgEnd?: number[];
+  versions: Record<string, string>;
+  library: string;
+  seed: number;
+  mode: 'full' | 'smoke';
+  command: string;
+}
+
+function environment(args: Args): Environment {
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGB: round(os.totalmem() / 2 ** 30, 1),
+    loadAvgStart: os.loadavg().map((v) => round(v)),
+    versions: {
+      longrunning: (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+      'google-gax': packageVersion('google-gax'),
+      '@grpc/grpc-js': packageVersion('@grpc/grpc-js'),
+      protobufjs: packageVersion('protobufjs'),
+    },
+    library: args.lib ? `prebuilt bundle ${args.lib}` : 'src/ bundled with esbuild (CommonJS, node20), as the package is built',
+    seed: args.seed,
+    mode: args.smoke ? 'smoke' : 'full',
+    command: args.smoke ? 'npm run bench:smoke' : `npm run bench${args.seed !== 20240501 ? ` -- --seed ${args.seed}` : ''}`,
+  };
+}
+
+function describeEnvironment(env: Environment): string {
+  const load = (l: number[] | undefined) => (l ? l.map((v) => v.toFixed(2)).join(' / ') : '?');
+  return [
+    `Node ${env.node} · ${env.platform} · ${env.cores} × ${env.cpu} · ${env.memoryGB} GB`,
+    `load average (1/5/15 min): ${load(env.loadAvgStart)} at start, ${load(env.loadAvgEnd)} at end`,
+    `longrunning ${env.versions.longrunning} · google-gax ${env.versions['google-gax']} · @grpc/grpc-js ${env.versions['@grpc/grpc-js']} · protobufjs ${env.versions.protobufjs}`,
+    `ours measured as: ${env.library}`,
+    `seed ${env.seed} · ${env.mode} sizes · \`${env.command}\` · ${env.date}`,
+  ].join('  \n');
+}
+
+// ---------------------------------------------------------------------------
+// Targets
+// ---------------------------------------------------------------------------
+
+interface Target {
+  id: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+// ---------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.replot) {
+    const file = path.join(args.out, 'latest.json');
+    writeChart(JSON.parse(readFileSync(file, 'utf8')) as ResultsFile, args.out);
+    log(`redrew ${path.join(args.out, 'latest.svg')} from ${file}`);
+    return;
+  }
+  const sizes = args.smoke ? SMOKE : FULL;
+  const env = environment(args);
+  cpuProfileDir = args.cpuProf;
+  const wanted = (variant: string): boolean => !args.clients || args.clients.has(variant);
+  const started = now();
+  log(`${env.mode} run, seed ${env.seed}, load ${env.loadAvgStart.join(' ')}; results go to ${args.out}`);
+
+  if (args.lib) libBundle = args.lib;
+  else await buildLibrary(libBundle);
+  const server = await startServer();
+  log(`server on 127.0.0.1:${server.port} (pid ${server.child.pid})`);
+  const results: Record<string, unknown> = {};
+  const aggregates: { s1?: Aggregate[]; s2?: Aggregate[]; s3?: Aggregate[] } = {};
+  let s4: { variant: string; label: string; operationBytes: number; changing: { pollsPerSec: number; mbPerSec: number; check: string }; unchanged: { pollsPerSec: number; mbPerSec: number; check: string } }[] | undefined;
+
+  try {
+    // ---- 1 and 2: 200 operations, 0.2–3 s ----
+    for (const scenario of [1, 2] as const) {
+      if (!args.only.has(scenario)) continue;
+      const size = scenario === 1 ? sizes.s1 : sizes.s2;
+      if (!(scenario === 1 ? ['ours', 'gax'] : ['ours', 'gax', 'ours-gax-budget']).some(wanted)) continue;
+      const durations = uniformDurations(size.n, size.minMs, size.maxMs, args.seed + scenario);
+      const variants = (scenario === 1 ? (['ours', 'gax'] as Variant[]) : (['ours', 'gax', 'ours-gax-budget'] as Variant[])).filter(wanted);
+      const runs: WatchRun[] = [];
+      for (let r = 0; r < size.rounds; r++) {
+        for (const variant of rotated(variants, r)) {
+          log(`scenario ${scenario}, round ${r + 1}/${size.rounds}: ${variant}`);
+          runs.push(
+            await watchRun(server, {
+              scenario,
+              variant,
+              round: r + 1,
+              durationsMs: durations,
+              waitOperation: scenario === 1,
+              deadlineMs: size.maxMs + 30_000,
+            }),
+          );
+        }
+      }
+      const aggs = variants.map((v) => aggregate(runs.filter((run) => run.variant === v)));
+      aggregates[scenario === 1 ? 's1' : 's2'] = aggs;
+      results[`scenario${scenario}`] = { size, runs: runs.map((r) => ({ ...r, latencies: r.latencies.map((l) => round(l, 3)) })), aggregates: aggs };
+    }
+
+    // ---- 3: 10,000 concurrent operations, 10–20 s ----
+    if (args.only.has(3)) {
+      const size = sizes.s3;
+      const durations = uniformDurations(size.n, size.minMs, size.maxMs, args.seed + 3);
+      const plan: { variant: Variant; waitOperation: boolean; label: string }[] = [
+        { variant: 'ours', waitOperation: true, label: 'longrunning (defaults)' },
+        { variant: 'gax', waitOperation: true, label: 'google-gax Operation (defaults)' },
+        { variant: 'ours', waitOperation: false, label: 'longrunning (defaults), server without WaitOperation' },
+      ];
+      const aggs: Aggregate[] = [];
+      const runs: WatchRun[] = [];
+      for (const p of plan.filter((q) => wanted(q.variant))) {
+        log(`scenario 3: ${p.label} (${size.n} operations)`);
+        const run = await watchRun(server, {
+          scenario: 3,
+          variant: p.variant,
+          round: 1,
+          durationsMs: durations,
+          waitOperation: p.waitOperation,
+          heapAtMs: size.heapAtMs,
+          deadlineMs: size.deadlineMs,
+        });
+        runs.push(run);
+        aggs.push(aggregate([run], p.label));
+      }
+      if (aggs.length > 0) aggregates.s3 = aggs;
+      results.scenario3 = { size, runs: runs.map((r) => ({ ...r, latencies: undefined })), aggregates: aggs };
+    }
+
+    // ---- 4: decoding a 10 KB metadata Any per poll ----
+    if (args.only.has(4)) {
+      const size = sizes.s4;
+      const variants = (['ours', 'gax', 'gax-plain'] as DecodeVariant[]).filter(wanted);
+      const byVariant: Record<DecodeVariant, DecodeResult[]> = { ours: [], gax: [], 'gax-plain': [] };
+      for (let r = 0; r < size.rounds; r++) {
+        for (const variant of rotated(variants, r)) {
+          log(`scenario 4, round ${r + 1}/${size.rounds}: ${variant}`);
+          byVariant[variant].push(await decodeRun(variant, size, r + 1));
+        }
+      }
+      const median = (xs: number[]) => summarize(xs).p50;
+      s4 = variants.map((variant) => {
+        const rs = byVariant[variant];
+        const rate = (pick: (d: DecodeResult) => number) => median(rs.map((d) => d.iterations / (pick(d) / 1000)));
+        const changing = rate((d) => d.changing.ms);
+        const unchanged = rate((d) => d.unchanged.ms);
+        const opBytes = rs[0].operationBytes;
+        return {
+          variant,
+          label: DECODE_LABELS[variant],
+          operationBytes: opBytes,
+          changing: { pollsPerSec: changing, mbPerSec: (changing * opBytes) / 1e6, check: rs[0].changing.check },
+          unchanged: { pollsPerSec: unchanged, mbPerSec: (unchanged * opBytes) / 1e6, check: rs[0].unchanged.check },
+        };
+      });
+      results.scenario4 = { size, rounds: byVariant, summary: s4 };
+    }
+  } finally {
+    server.child.send({ type: 'exit' });
+    await exited(server.child);
+    if (!args.lib) rmSync(libBundle, { force: true });
+  }
+  env.loadAvgEnd = os.loadavg().map((v) => round(v));
+
+  // ---- report ----
+  const out: string[] = [];
+  out.push(`## longrunning vs google-gax: waiting for operations`, '', describeEnvironment(env), '');
+  const targets: Target[] = [];
+  const find = (aggs: Aggregate[] | undefined, v: Variant, wait?: boolean) => aggs?.find((a) => a.variant === v && (wait === undefined || a.serverWaitOperation === wait));
+
+  if (aggregates.s1) {
+    const s = sizes.s1;
+    out.push(`### 1. ${s.n} operations done at uniform random times in ${s.minMs / 1000}–${s.maxMs / 1000} s, server with WaitOperation (${s.rounds} round${s.rounds > 1 ? 's' : ''} pooled)`, '');
+    out.push(
+      table(
+        ['client', 'done→resolved p50', 'p90', 'p99', 'max', 'RPCs / operation'],
+        aggregates.s1.map((a) => [a.label, ms(a.latencyMs.p50), ms(a.latencyMs.p90), ms(a.latencyMs.p99), ms(a.latencyMs.max), `${num(a.rpcsPerOp)} (${methodMix(a)})`]),
+      ),
+      '',
+    );
+    const o = find(aggregates.s1, 'ours');
+    const g = find(aggregates.s1, 'gax');
+    if (o && g) {
+    const ratio = g.latencyMs.p50 / Math.max(o.latencyMs.p50, 1e-3);
+    targets.push(
+      { id: '1', target: 'ours p50 ≤ 2 ms', measured: ms(o.latencyMs.p50), met: o.latencyMs.p50 <= 2 },
+      { id: '1', target: 'ours p99 ≤ 20 ms', measured: ms(o.latencyMs.p99), met: o.latencyMs.p99 <= 20 },
+      { id: '1', target: "ours p50 ≥ 50× lower than gax's", measured: `${num(ratio, 0)}× (gax p50 ${ms(g.latencyMs.p50)})`, met: ratio >= 50 },
+      { id: '1', target: 'ours ≤ 1.5 RPCs / operation', measured: num(o.rpcsPerOp), met: o.rpcsPerOp <= 1.5 },
+    );
+    }
+  }
+  if (aggregates.s2) {
+    const s = sizes.s2;
+    out.push(`### 2. The same ${s.n} operations, server without WaitOperation (${s.rounds} round${s.rounds > 1 ? 's' : ''} pooled)`, '');
+    out.push(
+      table(
+        ['client', 'done→resolved p50', 'p90', 'p99', 'max', 'RPCs / operation'],
+        aggregates.s2.map((a) => [a.label, ms(a.latencyMs.p50), ms(a.latencyMs.p90), ms(a.latencyMs.p99), ms(a.latencyMs.max), `${num(a.rpcsPerOp)} (${methodMix(a)})`]),
+      ),
+      '',
+      `"At gax's RPC budget": \`${JSON.stringify(GAX_BUDGET_OPTIONS)}\` (gax polls at once, then after 100 ms ×1.3; this skips the WaitOperation probe and the poll at once, and spends the saving on ×1.25).`,
+      '',
+    );
+    const b = find(aggregates.s2, 'ours-gax-budget');
+    const g = find(aggregates.s2, 'gax');
+    if (b && g) targets.push(
+      { id: '2', target: "at gax's RPC budget: RPCs / operation ≤ gax's", measured: `${num(b.rpcsPerOp)} vs ${num(g.rpcsPerOp)}`, met: b.rpcsPerOp <= g.rpcsPerOp },
+      { id: '2', target: "at gax's RPC budget: p50 ≤ gax's", measured: `${ms(b.latencyMs.p50)} vs ${ms(g.latencyMs.p50)}`, met: b.latencyMs.p50 <= g.latencyMs.p50 },
+      { id: '2', target: "at gax's RPC budget: p99 ≤ gax's", measured: `${ms(b.latencyMs.p99)} vs ${ms(g.latencyMs.p99)}`, met: b.latencyMs.p99 <= g.latencyMs.p99 },
+    );
+  }
+  if (aggregates.s3) {
+    const s = sizes.s3;
+    out.push(`### 3. ${s.n.toLocaleString('en-US')} concurrent operations lasting ${s.minMs / 1000}–${s.maxMs / 1000} s on one client`, '');
+    out.push(
+      table(
+        ['client', 'heap / operation', 'RSS', 'event-loop delay p99', 'client CPU / RPC', 'RPCs / operation', 'client CPU / operation', 'done→resolved p50 / p99', 'errors'],
+        aggregates.s3.map((a) => [
+          a.label,
+          kb(a.heapBytesPerOp),
+          mb(a.rssLoadedBytes),
+          ms(a.loopDelayMs?.p99),
+          `${num(a.clientCpuMicrosPerRpc, 0)} µs`,
+          num(a.rpcsPerOp),
+          `${num(a.clientCpuMicrosPerOp, 0)} µs`,
+          `${ms(a.latencyMs.p50)} / ${ms(a.latencyMs.p99)}`,
+          String(a.errors),
+        ]),
+      ),
+      '',
+      `Heap and RSS at ${s.heapAtMs / 1000} s, every operation pending, after a forced GC, minus the heap before the first operation; event-loop delay from perf_hooks.monitorEventLoopDelay (10 ms resolution) over the whole run, the forced GC excluded; CPU is the client process's user + system time over the run divided by the RPCs the server received.`,
+      '',
+    );
+    const o = find(aggregates.s3, 'ours', true);
+    const g = find(aggregates.s3, 'gax');
+    if (o && g) targets.push(
+      { id: '3', target: 'heap / operation ≤ 2 KB', measured: kb(o.heapBytesPerOp), met: (o.heapBytesPerOp ?? Infinity) <= 2048 },
+      { id: '3', target: "heap / operation ≤ gax's", measured: `${kb(o.heapBytesPerOp)} vs ${kb(g.heapBytesPerOp)}`, met: (o.heapBytesPerOp ?? Infinity) <= (g.heapBytesPerOp ?? -Infinity) },
+      { id: '3', target: 'event-loop delay p99 ≤ 20 ms', measured: ms(o.loopDelayMs?.p99), met: (o.loopDelayMs?.p99 ?? Infinity) <= 20 },
+      { id: '3', target: "client CPU / RPC ≤ gax's", measured: `${num(o.clientCpuMicrosPerRpc, 0)} µs vs ${num(g.clientCpuMicrosPerRpc, 0)} µs`, met: o.clientCpuMicrosPerRpc <= g.clientCpuMicrosPerRpc },
+    );
+  }
+  if (s4 && s4.length > 0) {
+    const s = sizes.s4;
+    out.push(`### 4. Decoding a ${s.metadataBytes / 1024} KB metadata Any per poll (${s.iterations.toLocaleString('en-US')} polls, median of ${s.rounds})`, '');
+    out.push(
+      table(
+        ['path', 'polls/s, metadata changes every poll', 'MB/s', 'polls/s, same metadata', 'decoded'],
+        s4.map((d) => [d.label, num(d.changing.pollsPerSec, 0), num(d.changing.mbPerSec, 1), num(d.unchanged.pollsPerSec, 0), d.changing.check]),
+      ),
+      '',
+      `One poll = one ${s4[0].operationBytes}-byte Operation message from the wire to decoded metadata, in process (no socket).`,
+      '',
+    );
+    const o = s4.find((d) => d.variant === 'ours');
+    const g = s4.find((d) => d.variant === 'gax');
+    if (o && g) targets.push(
+      { id: '4', target: "decode throughput ≥ gax's (metadata changes every poll)", measured: `${num(o.changing.pollsPerSec, 0)} vs ${num(g.changing.pollsPerSec, 0)} polls/s`, met: o.changing.pollsPerSec >= g.changing.pollsPerSec },
+      { id: '4', target: "decode throughput ≥ gax's (same metadata)", measured: `${num(o.unchanged.pollsPerSec, 0)} vs ${num(g.unchanged.pollsPerSec, 0)} polls/s`, met: o.unchanged.pollsPerSec >= g.unchanged.pollsPerSec },
+    );
+  }
+  if (targets.length > 0) {
+    out.push(`### Targets (ours, default configuration)${args.smoke ? ' — smoke sizes: not meaningful' : ''}`, '');
+    out.push(table(['#', 'target', 'measured', 'met'], targets.map((t) => [t.id, t.target, t.measured, t.met ? 'yes' : '**no**'])), '');
+  }
+  const errors = [...(aggregates.s1 ?? []), ...(aggregates.s2 ?? []), ...(aggregates.s3 ?? [])].filter((a) => a.errors > 0);
+  for (const a of errors) out.push(`> ${a.label}: ${a.errors} operations failed or timed out (${a.firstError})`, '');
+  out.push(`Total bench time ${ms(now() - started)}.`);
+  const report = out.join('\n');
+  console.log(report);
+
+  // ---- files ----
+  mkdirSync(args.out, { recursive: true });
+  const json = { environment: env, targets, ...results };
+  writeFileSync(path.join(args.out, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
+  const charted = writeChart(json as unknown as ResultsFile, args.out);
+  log(`wrote ${path.join(args.out, 'latest.json')}${charted ? ` and ${path.join(args.out, 'latest.svg')}` : ''}`);
+}
+
+/** What the chart needs from latest.json. */
+interface ResultsFile {
+  environment: Environment;
+  scenario1?: { size: Sizes['s1']; runs: WatchRun[]; aggregates: Aggregate[] };
+  scenario2?: { size: Sizes['s2']; runs: WatchRun[]; aggregates: Aggregate[] };
+}
+
+/** Draws `<dir>/latest.svg` from the results (also `--replot`: from an existing latest.json). Returns whether it drew one. */
+function writeChart(results: ResultsFile, dir: string): boolean {
+  const env = results.environment;
+  const colors: Record<Variant, string> = { ours: '#1a73e8', gax: '#d93025', 'ours-gax-budget': '#188038' };
+  const seriesOf = (scenario: ResultsFile['scenario1']): Series[] =>
+    (scenario?.aggregates ?? []).map((a) => ({
+      label: `${a.label}: p50 ${ms(a.latencyMs.p50)} · p99 ${ms(a.latencyMs.p99)} · ${num(a.rpcsPerOp)} RPCs/op`,
+      color: colors[a.variant],
+      dashed: a.variant === 'ours-gax-budget',
+      values: scenario!.runs.filter((r) => r.variant === a.variant).flatMap((r) => r.latencies),
+    }));
+  const panels = [];
+  const s1 = results.scenario1;
+  const s2 = results.scenario2;
+  if (s1?.aggregates.length) panels.push({ title: `1. server with WaitOperation (${s1.size.n} ops done in ${s1.size.minMs / 1000}–${s1.size.maxMs / 1000} s)`, series: seriesOf(s1) });
+  if (s2?.aggregates.length) panels.push({ title: `2. server without WaitOperation (the same ${s2.size.n} ops)`, series: seriesOf(s2) });
+  if (panels.length === 0) return false;
+  const subtitle = `Node ${env.node}, ${env.cores} × ${env.cpu}, load ${env.loadAvgStart.join('/')}, seed ${env.seed}, ${env.mode} sizes: ${env.command}`;
+  writeFileSync(path.join(dir, 'latest.svg'), latencyChart('Server completion → promise settled: longrunning vs google-gax', subtitle, panels));
+  return true;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});

@@ -1,0 +1,217 @@
+/**
+ * Progress for `lro wait`: reading a percentage out of arbitrary operation
+ * metadata, and showing it as a live bar (cli-progress) on a terminal or as
+ * plain lines otherwise.
+ * @module
+ */
+import { Format, SingleBar, type Options as BarOptions, type Params as BarParams } from 'cli-progress';
+
+/** What `lro` shows about a running operation. */
+export interface ProgressView {
+  /** 0–100, when the metadata has a recognisable percentage or done/total counts. */
+  percent?: number;
+  /** A short state text from the metadata (`stage`, `state`, `status`, …). */
+  label?: string;
+}
+
+const norm = (key: string) => key.toLowerCase().replace(/[_-]/g, '');
+
+/** Keys (normalized: lower case, no `_`/`-`) that hold a percentage 0–100. */
+const PERCENT_KEYS = new Set([
+  'progresspercent',
+  'progresspercentage',
+  'percentcomplete',
+  'percentcompleted',
+  'percentdone',
+  'percentage',
+  'percent',
+  'completionpercent',
+  'completionpercentage',
+  'progress',
+]);
+/** Keys of a done/total pair (`workCompleted`/`workEstimated`, `processedCount`/`totalCount`, …). */
+const DONE_KEY = /^(work)?(completed|processed|finished|done|succeeded)(work|count|items|units|bytes|documents)?$/;
+const TOTAL_KEY = /^(work)?(estimated|total|expected)(work|count|items|units|bytes|documents)?$/;
+/** Keys whose string value describes the state. */
+const LABEL_KEYS = ['stage', 'state', 'status', 'phase', 'step', 'statusmessage', 'progressmessage'];
+const MAX_DEPTH = 4;
+
+function asNumber(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const clamp = (n: number) => Math.min(100, Math.max(0, n));
+
+/** A percentage directly in this object (a percent key, or a done/total pair), else undefined. */
+function ownPercent(obj: Record<string, unknown>): number | undefined {
+  let done: number | undefined;
+  let total: number | undefined;
+  for (const [key, value] of Object.entries(obj)) {
+    const k = norm(key);
+    const n = asNumber(value);
+    if (n === undefined) continue;
+    if (PERCENT_KEYS.has(k)) return clamp(n);
+    if (done === undefined && DONE_KEY.test(k)) done = n;
+    else if (total === undefined && TOTAL_KEY.test(k)) total = n;
+  }
+  if (done !== undefined && total !== undefined && total > 0) return clamp((done / total) * 100);
+  return undefined;
+}
+
+/**
+ * The percentage in metadata: the shallowest recognised one, searching
+ * nested objects breadth-first; several at the same depth in an array (e.g.
+ * one per input file) are averaged.
+ */
+function findPercent(root: unknown): number | undefined {
+  let level: unknown[] = [root];
+  for (let depth = 0; depth <= MAX_DEPTH && level.length > 0; depth++) {
+    const next: unknown[] = [];
+    const found: number[] = [];
+    for (const node of level) {
+      if (Array.isArray(node)) {
+        const items = node.filter(isObject).map(ownPercent).filter((n): n is number => n !== undefined);
+        if (items.length > 0) found.push(items.reduce((a, b) => a + b, 0) / items.length);
+        else next.push(...node.filter((item) => typeof item === 'object' && item !== null));
+        continue;
+      }
+      if (!isObject(node)) continue;
+      const own = ownPercent(node);
+      if (own !== undefined) {
+        found.push(own);
+        continue;
+      }
+      for (const value of Object.values(node)) if (typeof value === 'object' && value !== null) next.push(value);
+    }
+    if (found.length > 0) return found[0];
+    level = next;
+  }
+  return undefined;
+}
+
+function findLabel(obj: Record<string, unknown>): string | undefined {
+  const entries = Object.entries(obj).map(([k, v]) => [norm(k), v] as const);
+  for (const key of LABEL_KEYS) {
+    const hit = entries.find(([k, v]) => k === key && typeof v === 'string' && v !== '');
+    if (hit) return (hit[1] as string).slice(0, 80);
+  }
+  return undefined;
+}
+
+/**
+ * Reads progress from decoded metadata fields: a percentage under a common
+ * name (`progressPercent`, `progress_percent`, `percentComplete`,
+ * `percentDone`, `progress`, …, nested objects searched too), or a done/total
+ * pair (`workCompleted`/`workEstimated`, …); and a label from `stage`,
+ * `state`, `status`, `phase`, ….
+ */
+export function progressOf(metadata: unknown): ProgressView {
+  if (!isObject(metadata)) return {};
+  const view: ProgressView = {};
+  const percent = findPercent(metadata);
+  if (percent !== undefined) view.percent = Math.round(percent * 10) / 10;
+  const label = findLabel(metadata) ?? Object.values(metadata).filter(isObject).map(findLabel).find((l) => l !== undefined);
+  if (label !== undefined) view.label = label;
+  return view;
+}
+
+/** `40%`, `40% exporting`, `exporting`, or ''. */
+export function progressText(view: ProgressView): string {
+  const parts: string[] = [];
+  if (view.percent !== undefined) parts.push(`${view.percent}%`);
+  if (view.label) parts.push(view.label);
+  return parts.join(' ');
+}
+
+/** Where `lro wait` reports progress. */
+export interface ProgressReporter {
+  /** New metadata was seen. */
+  update(view: ProgressView): void;
+  /** Waiting ended; `final` is shown as the last state (e.g. 100% on success). */
+  stop(final?: ProgressView): void;
+}
+
+/** A stream as the reporters need it. */
+export interface OutputStream {
+  write(chunk: string): boolean;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+function elapsed(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+/**
+ * A live single-line display on a terminal: a bar with the percentage when
+ * the metadata has one, a spinner when it does not, plus the label and the
+ * elapsed time.
+ */
+export function terminalReporter(stream: OutputStream, name: string, now: () => number = Date.now): ProgressReporter {
+  const started = now();
+  let view: ProgressView = {};
+  const format = (options: BarOptions, params: BarParams): string => {
+    const time = elapsed(now() - started);
+    const label = view.label ? ` ${view.label}` : '';
+    if (view.percent === undefined) {
+      const frame = SPINNER[Math.floor((now() - started) / 100) % SPINNER.length];
+      return `${frame} ${name}${label} · ${time}`;
+    }
+    return `${Format.BarFormat(params.progress, options)} ${String(Math.floor(view.percent)).padStart(3)}% ${name}${label} · ${time}`;
+  };
+  const bar = new SingleBar({
+    stream: stream as NodeJS.WritableStream,
+    format,
+    barsize: 30,
+    hideCursor: true,
+    clearOnComplete: false,
+    fps: 10,
+    barCompleteChar: '█',
+    barIncompleteChar: '░',
+  } as BarOptions);
+  bar.start(100, 0);
+  return {
+    update(next) {
+      view = next;
+      bar.update(next.percent ?? 0);
+    },
+    stop(final) {
+      if (final) {
+        view = { ...view, ...final };
+        bar.update(view.percent ?? 0);
+      }
+      bar.stop();
+    },
+  };
+}
+
+/** One line per change of the progress text, for logs and pipes. */
+export function lineReporter(stream: OutputStream, name: string, now: () => number = Date.now): ProgressReporter {
+  const started = now();
+  let last = '';
+  const line = (view: ProgressView) => {
+    const text = progressText(view) || 'running';
+    if (text === last) return;
+    last = text;
+    stream.write(`${name}: ${text} (${elapsed(now() - started)})\n`);
+  };
+  line({});
+  return {
+    update: line,
+    stop(final) {
+      if (final) line(final);
+    },
+  };
+}
+
+/** Reports nothing (`--quiet`). */
+export const silentReporter: ProgressReporter = { update() {}, stop() {} };
