@@ -13,9 +13,9 @@
  *   the one module that imports them (`watch/retry.js`): a CommonJS consumer,
  *   including Jest with its default configuration, never has to load ESM.
  *   Every other dependency stays an ordinary `require()`.
- * - In the ESM tree, `import * as x from 'protobufjs'` becomes a default
- *   import: protobufjs is CommonJS and Node's ESM loader exposes its API only
- *   as the default export.
+ * - protobufjs is CommonJS, and Node's ESM loader exposes its API only as the
+ *   default export: the sources default-import it, and the build fails if a
+ *   namespace import of it reaches the ESM tree.
  *
  * Usage: `tsx scripts/build.ts [--out DIR]` (`npm run build`).
  */
@@ -77,18 +77,6 @@ const onlyBundleEsmOnlyDeps: esbuild.Plugin = {
   },
 };
 
-/** esbuild plugin: `import * as protobuf from 'protobufjs'` → `import protobuf from 'protobufjs'` (ESM tree only). */
-const protobufjsDefaultImport: esbuild.Plugin = {
-  name: 'protobufjs-default-import',
-  setup(build) {
-    build.onLoad({ filter: /\.ts$/ }, async (args) => {
-      const source = await fs.promises.readFile(args.path, 'utf8');
-      const contents = source.replace(/\bimport \* as (\w+) from (['"])protobufjs\2/g, 'import $1 from $2protobufjs$2');
-      return { contents, loader: 'ts' };
-    });
-  },
-};
-
 function writeJson(file: string, value: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
@@ -119,7 +107,7 @@ async function main(): Promise<void> {
 
   // 2. ES modules.
   const esmDir = path.join(out, 'esm');
-  await esbuild.build({ ...common, entryPoints: librarySources, outdir: esmDir, format: 'esm', bundle: false, plugins: [protobufjsDefaultImport] });
+  await esbuild.build({ ...common, entryPoints: librarySources, outdir: esmDir, format: 'esm', bundle: false });
   writeJson(path.join(esmDir, 'package.json'), { type: 'module' });
   copyTree(typesDir, esmDir, isLibraryDeclaration);
   for (const file of listJs(esmDir)) {

@@ -11,7 +11,7 @@
  * of objects for map keys such as `__proto__`, strict checks of wire types.
  * @module
  */
-import * as protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 import { builtinRoot } from './protos.js';
 
 /**

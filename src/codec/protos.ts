@@ -4,7 +4,7 @@
  * status and error details, and `google.longrunning`.
  * @module
  */
-import * as protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 
 const WELL_KNOWN = `
 syntax = "proto3";

@@ -73,11 +73,13 @@ function indexRoot(root: protobuf.Root): RootIndex {
 
 let builtinIndex: RootIndex | undefined;
 
-function isJsonObject(value: unknown): value is Record<string, unknown> {
+/** True for a plain JSON object (not null, an array or bytes). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
-function describe(value: unknown): string {
+/** A short description of a value's kind, for error messages. */
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;

@@ -13,7 +13,7 @@ import {
 import { Code, type AnyMessage, type RpcStatus } from '../types.js';
 import { MessageCodec, base64Encode, parseDuration, setOwn, typeNameOf, type MessageData } from './json.js';
 import { builtinType } from './protos.js';
-import { TypeRegistry, anyFromJson } from './registry.js';
+import { TypeRegistry, anyFromJson, describe, isJsonObject } from './registry.js';
 
 export { anyFromJson };
 
@@ -23,16 +23,6 @@ let statusCodec: MessageCodec | undefined;
 
 function codec(): MessageCodec {
   return (statusCodec ??= new MessageCodec((typeUrl) => TypeRegistry.default().lookup(typeUrl)));
-}
-
-function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
 }
 
 function fallbackDetail(detail: unknown, typeUrl: string): DecodedDetail {
