@@ -32,17 +32,8 @@ export function sleepUntil(at: number): Promise<void> {
 // Seeded randomness
 // ---------------------------------------------------------------------------
 
-/** mulberry32: a small, fast, seeded PRNG in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../src/testing/random.js';
+import { seededRandom } from '../src/testing/random.js';
 
 /** `n` durations in milliseconds, uniform in [minMs, maxMs), from `seed`. */
 export function uniformDurations(n: number, minMs: number, maxMs: number, seed: number): number[] {
@@ -257,6 +248,8 @@ export interface WatchResult {
   cpuMicros: number;
   /** Event-loop delay over the span (perf_hooks.monitorEventLoopDelay, 10 ms resolution), ms. */
   loopDelay: { p50: number; p99: number; max: number };
+  /** GC pauses during the span (PerformanceObserver 'gc'), the forced GC left out; ms. */
+  gc: { count: number; totalMs: number; maxMs: number; majorCount: number; majorMaxMs: number };
   /** Heap used after forced GC before any operation exists (module, channel and client set up). */
   heapBaseline: number;
   /** Heap used after forced GC at `heapAt`, with every operation pending. */

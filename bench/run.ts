@@ -215,6 +215,7 @@ interface WatchRun {
   serverCpuMicros: number;
   wallMs: number;
   loopDelay: WatchResult['loopDelay'];
+  gc: WatchResult['gc'];
   heapBaseline: number;
   heapLoaded?: number;
   rssLoaded?: number;
@@ -271,6 +272,7 @@ async function watchRun(
       serverCpuMicros: stats.cpuMicros,
       wallMs: result.wallMs,
       loopDelay: result.loopDelay,
+      gc: result.gc,
       heapBaseline: result.heapBaseline,
       ...(result.heapLoaded !== undefined ? { heapLoaded: result.heapLoaded, rssLoaded: result.rssLoaded } : {}),
       maxRssBytes: result.maxRssBytes,
@@ -322,6 +324,7 @@ interface Aggregate {
   serverCpuMicrosPerRpc: number;
   wallMs: number;
   loopDelayMs?: WatchResult['loopDelay'];
+  gc?: WatchResult['gc'];
   heapBytesPerOp?: number;
   heapLoadedBytes?: number;
   rssLoadedBytes?: number;
@@ -368,6 +371,7 @@ function aggregate(runs: WatchRun[], label?: string): Aggregate {
   if (firstError) agg.firstError = firstError;
   if (runs.length === 1) {
     agg.loopDelayMs = first.loopDelay;
+    agg.gc = first.gc;
     if (first.heapLoaded !== undefined) {
       agg.heapBytesPerOp = (first.heapLoaded - first.heapBaseline) / first.n;
       agg.heapLoadedBytes = first.heapLoaded;
@@ -669,12 +673,13 @@ async function main(): Promise<void> {
     out.push(`### 3. ${s.n.toLocaleString('en-US')} concurrent operations lasting ${s.minMs / 1000}–${s.maxMs / 1000} s on one client`, '');
     out.push(
       table(
-        ['client', 'heap / operation', 'RSS', 'event-loop delay p99', 'client CPU / RPC', 'RPCs / operation', 'client CPU / operation', 'done→resolved p50 / p99', 'errors'],
+        ['client', 'heap / operation', 'RSS', 'event-loop delay p99', 'longest GC pause', 'client CPU / RPC', 'RPCs / operation', 'client CPU / operation', 'done→resolved p50 / p99', 'errors'],
         aggregates.s3.map((a) => [
           a.label,
           kb(a.heapBytesPerOp),
           mb(a.rssLoadedBytes),
           ms(a.loopDelayMs?.p99),
+          a.gc ? `${ms(a.gc.maxMs)} (${a.gc.majorCount} major)` : '—',
           `${num(a.clientCpuMicrosPerRpc, 0)} µs`,
           num(a.rpcsPerOp),
           `${num(a.clientCpuMicrosPerOp, 0)} µs`,
@@ -683,7 +688,7 @@ async function main(): Promise<void> {
         ]),
       ),
       '',
-      `Heap and RSS at ${s.heapAtMs / 1000} s, every operation pending, after a forced GC, minus the heap before the first operation; event-loop delay from perf_hooks.monitorEventLoopDelay (10 ms resolution) over the whole run, the forced GC excluded; CPU is the client process's user + system time over the run divided by the RPCs the server received.`,
+      `Heap and RSS at ${s.heapAtMs / 1000} s, every operation pending, after a forced GC, minus the heap before the first operation; event-loop delay from perf_hooks.monitorEventLoopDelay (10 ms resolution) and GC pauses from a PerformanceObserver over the whole run, the forced GC excluded; CPU is the client process's user + system time over the run divided by the RPCs the server received.`,
       '',
     );
     const o = find(aggregates.s3, 'ours', true);

@@ -20,10 +20,11 @@ async function server(): Promise<void> {
   const fake = new FakeOperationsServer();
   for (let i = 0; i < N; i++) fake.create({ name: `operations/${i}`, metadata: smallProgress(0) });
   const s = await serveGrpc(fake.service);
+  process.on('disconnect', () => process.exit(0)); // never outlive the measuring process
   process.send!({ port: s.port });
 }
 
-async function client(mode: string, port: number): Promise<void> {
+async function client(mode: string, port: number): Promise<string> {
   const gc = (globalThis as { gc?: () => void }).gc!;
   const heap = () => {
     gc();
@@ -50,13 +51,25 @@ async function client(mode: string, port: number): Promise<void> {
   }
   await sleep(3_000);
   const per = (heap() - base) / N;
-  console.log(`${mode}${mode === 'ours' ? ` (${libSource})` : ''}: ${N} pending, ${per.toFixed(0)} B/op (heapUsed after GC, 3 s in)`);
-  process.exit(0);
+  return `${mode}${mode === 'ours' ? ` (${libSource})` : ''}: ${N} pending, ${per.toFixed(0)} B/op (heapUsed after GC, 3 s in)`;
 }
 
 if (process.argv[2] === 'server') void server();
 else {
   const mode = process.argv[2] ?? 'raw';
   const child = fork(__filename, ['server'], { execArgv: ['--import', 'tsx'], env: process.env });
-  child.once('message', (m: { port: number }) => void client(mode, m.port).finally(() => child.kill()));
+  child.once('message', (m: { port: number }) =>
+    void client(mode, m.port).then(
+      (line) => {
+        console.log(line);
+        child.kill();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        console.error(err);
+        child.kill();
+        process.exit(1);
+      },
+    ),
+  );
 }

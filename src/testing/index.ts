@@ -17,7 +17,6 @@ export {
   FaultProxy,
   FaultyOperationsService,
   FaultyServer,
-  seededRandom,
   type FaultOptions,
   type FaultRates,
   type FaultStats,
@@ -25,3 +24,4 @@ export {
   type MsRange,
   type ProxyStats,
 } from './faults.js';
+export { seededRandom } from './random.js';
