@@ -118,6 +118,9 @@ export interface OperationEvents<TResponse, TMetadata> {
 
 type Outcome<T> = { state: 'pending' } | { state: 'resolved'; value: T } | { state: 'rejected'; error: unknown };
 
+/** Why a loop is stopped when its last waiter leaves (one shared instance: it is never shown to anyone). */
+const NO_WAITER_LEFT = new DOMException('no waiter left', 'AbortError');
+
 const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
 const DEFAULT_RPC_TIMEOUT_MS = 30_000;
@@ -580,7 +583,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private stopLoop(): void {
     const loop = this.loop;
     this.loop = undefined;
-    loop?.abort(new DOMException('no waiter left', 'AbortError'));
+    loop?.abort(NO_WAITER_LEFT);
   }
 
   /** Takes one server answer: validates, decodes, emits; returns whether the operation is done. */

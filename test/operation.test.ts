@@ -81,6 +81,9 @@ describe('WaitOperation first, polling as fallback', () => {
     const b = new LongRunningOperation(server.create(), options(server));
     const pa = a.promise();
     await flush();
+    expect(server.calls.map((c) => c.method)).toEqual(['WaitOperation']);
+    // a fresh resource: after UNIMPLEMENTED the first poll still waits for the initial delay
+    await jest.advanceTimersByTimeAsync(1_000);
     expect(server.calls.map((c) => c.method)).toEqual(['WaitOperation', 'GetOperation']);
     const pb = b.promise();
     await jest.advanceTimersByTimeAsync(2_000);
@@ -215,6 +218,17 @@ describe('polling schedule', () => {
     const op = new LongRunningOperation<Result>(name, { transport: server.transport, decode: registry, waitOperation: 'never' });
     await expect(op.promise()).resolves.toMatchObject({ uri: 'x' });
     expect(rec.times).toEqual([0]);
+  });
+
+  test('resumed from a name on a server without WaitOperation, the poll after UNIMPLEMENTED is at once', async () => {
+    const server = new FakeOperationsServer({ waitOperation: false });
+    const { name } = server.create();
+    server.complete(name, result('y'));
+    const rec = recordTimes(server);
+    const op = new LongRunningOperation<Result>(name, { transport: server.transport, decode: registry });
+    await expect(op.promise()).resolves.toMatchObject({ uri: 'y' });
+    expect(rec.methods).toEqual(['WaitOperation', 'GetOperation']);
+    expect(rec.times).toEqual([0, 0]);
   });
 
   test('validate-only operation (done, no name) needs no RPC', async () => {
@@ -420,7 +434,7 @@ describe('events', () => {
     await jest.advanceTimersByTimeAsync(1000); // poll 4: done, 100%
     await p;
     expect(seen).toEqual([0, 50, 100]);
-    expect(polls).toEqual([false, false, false, false, true]);
+    expect(polls).toEqual([false, false, false, true]);
   });
 
   test('a throwing listener does not break the loop or the other listeners', async () => {
@@ -506,8 +520,7 @@ describe('promise(), poll(), updates()', () => {
     await done;
     expect(seen).toEqual([
       [false, 1], // the current snapshot
-      [false, 1], // WaitOperation is UNIMPLEMENTED: the first poll is at once
-      [false, 1],
+      [false, 1], // the first poll, one initial delay after WaitOperation answered UNIMPLEMENTED
       [false, 60],
       [true, 100],
     ]);

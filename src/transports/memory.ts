@@ -35,6 +35,9 @@ export function memoryTransport(service: OperationsTransport): OperationsTranspo
   return transport;
 }
 
+/** The reason the service's signal is aborted with once a call has settled. */
+const CALL_FINISHED = new DOMException('call finished', 'AbortError');
+
 async function invoke<R>(fn: (signal: AbortSignal, timeoutMs: number | undefined) => Promise<R>, options: CallOptions): Promise<R> {
   const { signal, timeoutMs } = options;
   if (signal?.aborted) throw abortReason(signal);
@@ -64,6 +67,6 @@ async function invoke<R>(fn: (signal: AbortSignal, timeoutMs: number | undefined
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
-    if (!controller.signal.aborted) controller.abort(new DOMException('call finished', 'AbortError'));
+    if (!controller.signal.aborted) controller.abort(CALL_FINISHED);
   }
 }

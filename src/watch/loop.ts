@@ -55,6 +55,18 @@ export function waitOperationUnavailable(transport: OperationsTransport): boolea
   return typeof transport.waitOperation !== 'function' || lacksWaitOperation.has(transport);
 }
 
+const pollRetries = new WeakMap<RetryPolicy, RetryPolicy>();
+
+/** The retry policy of GetOperation polls: the configured one plus DEADLINE_EXCEEDED (computed once per policy). */
+function pollRetryPolicy(retry: RetryPolicy): RetryPolicy {
+  let policy = pollRetries.get(retry);
+  if (!policy) {
+    policy = Object.freeze({ ...retry, codes: new Set([...retry.codes, Code.DEADLINE_EXCEEDED]) });
+    pollRetries.set(retry, policy);
+  }
+  return policy;
+}
+
 /** A WaitOperation shorter than this share of its timeout counts as an early return. */
 const EARLY_RETURN_SHARE = 0.5;
 
@@ -67,7 +79,7 @@ export async function watch(target: WatchTarget, config: WatchConfig, run: Watch
   // A poll that got no answer in time (a lost packet, a server stalled for a
   // moment) says nothing about the operation, and GetOperation is idempotent:
   // DEADLINE_EXCEEDED from it is retried like UNAVAILABLE (as google-gax does).
-  const pollRetry: RetryPolicy = { ...config.retry, codes: new Set([...config.retry.codes, Code.DEADLINE_EXCEEDED]) };
+  const pollRetry = pollRetryPolicy(config.retry);
   const call = <T>(what: string, timeoutMs: number, fn: (s: AbortSignal) => Promise<T>, retry = config.retry): Promise<T> =>
     withRetry(() => callWithDeadline(fn, { signal, timeoutMs, clock, what: `${what} ${target.name}` }), {
       retry,
@@ -115,8 +127,7 @@ export async function watch(target: WatchTarget, config: WatchConfig, run: Watch
         if (signal.aborted) throw abortReason(signal);
         if (isRpcCode(err, Code.UNIMPLEMENTED)) {
           lacksWaitOperation.set(transport, true);
-          delayNextPoll = false; // nothing seen yet from this attempt: poll at once
-          continue;
+          continue; // poll on the usual schedule: after the first delay for a fresh resource, at once for a name
         }
         if (!isRpcCode(err, Code.DEADLINE_EXCEEDED)) throw err; // DEADLINE_EXCEEDED: not done yet
       }

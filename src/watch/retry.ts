@@ -26,14 +26,45 @@ export function isRetryable(err: unknown, policy: RetryPolicy): err is RpcError 
 
 /**
  * Calls `attempt` until it succeeds, a non-retryable error occurs, the
- * retries are used up, or `signal` aborts (rejecting with its reason).
+ * retries are used up, or `signal` aborts (rejecting with its reason). The
+ * first attempt runs bare: p-retry and the backoff are set up only after a
+ * retryable failure, so the common path costs one call and nothing more.
  */
 export async function withRetry<T>(
   attempt: () => Promise<T>,
   options: { retry: RetryPolicy; backoff: PollingPolicy; clock: Clock; signal: AbortSignal; onRetry?: (err: RpcError, delayMs: number) => void },
 ): Promise<T> {
   const { retry, clock, signal } = options;
-  const backoff = new Backoff(options.backoff, clock.random);
+  try {
+    return await attempt();
+  } catch (err) {
+    if (signal.aborted) throw abortReason(signal);
+    if (retry.retries === 0 || !isRetryable(err, retry)) throw err;
+    const backoff = new Backoff(options.backoff, clock.random);
+    await pauseBeforeRetry(err, backoff, options);
+    return retryWithPRetry(attempt, backoff, { ...options, retries: retry.retries - 1 });
+  }
+}
+
+/** Sleeps the delay before a retry: the server's RetryInfo hint (clamped) or the next backoff step. */
+async function pauseBeforeRetry(
+  error: RpcError,
+  backoff: Backoff,
+  options: { backoff: PollingPolicy; clock: Clock; signal: AbortSignal; onRetry?: (err: RpcError, delayMs: number) => void },
+): Promise<void> {
+  const hint = retryDelayFromDetails(error.details);
+  const delay = hint === undefined ? backoff.next() : clampHint(hint, options.backoff.maxDelayMs);
+  options.onRetry?.(error, delay);
+  await options.clock.sleep(delay, options.signal);
+}
+
+/** The retries after the first: p-retry with no delay of its own, sleeping on the injected clock in `shouldRetry`. */
+async function retryWithPRetry<T>(
+  attempt: () => Promise<T>,
+  backoff: Backoff,
+  options: { retry: RetryPolicy; retries: number; backoff: PollingPolicy; clock: Clock; signal: AbortSignal; onRetry?: (err: RpcError, delayMs: number) => void },
+): Promise<T> {
+  const { retry, signal } = options;
   const guarded = async (): Promise<T> => {
     try {
       return await attempt();
@@ -45,19 +76,16 @@ export async function withRetry<T>(
   };
   try {
     return await pRetry(guarded, {
-    retries: retry.retries,
-    minTimeout: 0,
-    maxTimeout: 0,
-    randomize: false,
-    signal,
-    shouldRetry: async ({ error }) => {
-      if (!isRetryable(error, retry)) return false;
-      const hint = retryDelayFromDetails(error.details);
-      const delay = hint === undefined ? backoff.next() : clampHint(hint, options.backoff.maxDelayMs);
-      options.onRetry?.(error, delay);
-      await clock.sleep(delay, signal);
-      return true;
-    },
+      retries: options.retries,
+      minTimeout: 0,
+      maxTimeout: 0,
+      randomize: false,
+      signal,
+      shouldRetry: async ({ error }) => {
+        if (!isRetryable(error, retry)) return false;
+        await pauseBeforeRetry(error, backoff, options);
+        return true;
+      },
     });
   } catch (err) {
     if (signal.aborted) throw abortReason(signal);
