@@ -27,6 +27,8 @@ import {
   statusFromJson,
   typeNameOf,
 } from '../src/codec/index.js';
+import { decodeBinaryFast, useGeneratedReaders } from '../src/codec/fast.js';
+import { CodecError, MessageCodec } from '../src/codec/json.js';
 import { builtinType } from '../src/codec/protos.js';
 import type { AnyMessage, RpcStatus } from '../src/types.js';
 
@@ -1055,5 +1057,253 @@ describe('properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('single-pass binary decoder vs the two-pass codec', () => {
+  // The two-pass path (binary → MessageData → JSON) is the reference; the
+  // single-pass decoder must print exactly the same JSON (key order included)
+  // whenever it does not decline the input, and decline whatever the
+  // reference rejects. TypeRegistry.decode (fast path, falling back) must
+  // agree with the reference on results and fail with its error.
+  const codec = new MessageCodec((url) => registry.lookup(url));
+  const typeFor = (name: string): protobuf.Type => registry.lookup(name)!;
+  const TARGETS = [
+    'test.v1.Progress', 'test.v1.Item', 'test.v1.Recursive', 'google.protobuf.Any', 'google.protobuf.Struct',
+    'google.protobuf.Value', 'google.protobuf.ListValue', 'google.protobuf.Timestamp', 'google.protobuf.Duration',
+    'google.protobuf.FieldMask', 'google.protobuf.Empty', 'google.protobuf.Int64Value', 'google.protobuf.BytesValue',
+    'google.protobuf.FloatValue', 'google.rpc.Status', 'google.rpc.ErrorInfo',
+  ];
+  /** Inputs the reference accepted, and how many of them the single-pass decoder printed itself. */
+  const stats = { accepted: 0, fast: 0, encoded: 0, notEncodable: 0 };
+
+  function reference(type: protobuf.Type, bytes: Uint8Array): { json?: string; error?: string } {
+    try {
+      return { json: JSON.stringify(codec.print(type, codec.readBinary(type, bytes))) };
+    } catch (err) {
+      expect(err).toBeInstanceOf(CodecError);
+      return { error: (err as CodecError).message };
+    }
+  }
+
+  function check(name: string, bytes: Uint8Array): void {
+    const type = typeFor(name);
+    const ref = reference(type, bytes);
+    const single = (generatedReaders: boolean): string | undefined => {
+      useGeneratedReaders(generatedReaders);
+      try {
+        return JSON.stringify(decodeBinaryFast(type, bytes, (url) => registry.lookup(url)));
+      } catch {
+        return undefined;
+      } finally {
+        useGeneratedReaders(true);
+      }
+    };
+    const fast = single(true);
+    // the generic field reader (used where code generation is unavailable) declines or agrees too
+    const generic = single(false);
+    if (generic !== undefined) expect(generic).toBe(ref.json);
+    if (ref.error !== undefined) {
+      expect(fast).toBeUndefined();
+      const err = expectDecodeError(() => registry.decode({ typeUrl: `${PREFIX}${name}`, value: bytes }));
+      if (!err.message.startsWith('no decoder')) expect(err.message).toContain(ref.error);
+    } else {
+      stats.accepted++;
+      if (fast !== undefined) stats.fast++;
+      if (fast !== undefined) expect(fast).toBe(ref.json);
+      expect(JSON.stringify(registry.decode({ typeUrl: `${PREFIX}${name}`, value: bytes }))).toBe(ref.json);
+    }
+  }
+
+  /** Every target type, as a Uint8Array and as a Buffer (protobufjs decodes UTF-8 differently for each). */
+  function checkAll(bytes: Uint8Array, names: readonly string[] = TARGETS): void {
+    const copy = new Uint8Array(bytes);
+    const buffer = Buffer.from(bytes);
+    for (const name of names) {
+      check(name, copy);
+      check(name, buffer);
+    }
+  }
+
+  const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String);
+  const uint64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String);
+  const smallInt64 = fc.oneof(int64, fc.integer({ min: -5, max: 5 }).map(String), fc.integer().map(String));
+  const int32 = fc.oneof(fc.integer({ min: -2147483648, max: 2147483647 }), fc.integer({ min: -3, max: 300 }));
+  const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('', 'é', '€', '𝄞', '\uFFFD'));
+  const key = fc.oneof(text, fc.constantFrom('__proto__', 'constructor', 'toString', '1', '0', '-1', ''));
+  const state = fc.oneof(fc.constantFrom('STATE_UNSPECIFIED', 'RUNNING', 'DONE'), fc.integer({ min: -3, max: 1000 }));
+  const seconds = fc.oneof(
+    fc.integer({ min: -62135596800, max: 253402300799 }),
+    fc.integer({ min: -100, max: 100_000 }),
+    fc.constantFrom(-62135596801, 253402300800, 0, -1),
+    fc.constantFrom('9223372036854775807', '-9223372036854775808', '315576000001'),
+  );
+  const nanos = fc.oneof(fc.integer({ min: 0, max: 999_999_999 }), fc.constantFrom(0, 500_000_000, 125_000_000, 1_000, 1, -1, -500_000_000, 1_000_000_000));
+  const timestamp = fc.record({ seconds, nanos }, { requiredKeys: [] });
+  const duration = fc.oneof(
+    fc.record({ seconds: fc.integer({ min: -315576000000, max: 315576000000 }), nanos: fc.integer({ min: -999_999_999, max: 999_999_999 }) }, { requiredKeys: [] }),
+    timestamp,
+  );
+  const double = fc.oneof(fc.double(), fc.constantFrom('NaN', 'Infinity', '-Infinity', 0, -0, 1e21, 0.1));
+  const float = fc.oneof(fc.float(), fc.constantFrom('NaN', 'Infinity', 0.1, 3.4e38, 1e-45));
+  const jsonObject = fc.dictionary(key, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 });
+  const item = fc.record({ name: text, count: int32 }, { requiredKeys: [] });
+  const bytesB64 = fc.uint8Array({ maxLength: 20 }).map((b) => Buffer.from(b).toString('base64'));
+  const anyJson = fc.oneof(
+    item.map((i) => ({ '@type': `${PREFIX}test.v1.Item`, ...i })),
+    fc.constantFrom({ '@type': `${PREFIX}google.protobuf.Duration`, value: '1.5s' }, { '@type': `${PREFIX}google.protobuf.Empty` }, {}),
+    jsonObject.map((value) => ({ '@type': `${PREFIX}google.protobuf.Struct`, value })),
+    fc.jsonValue({ maxDepth: 2 }).map((value) => ({ '@type': `${PREFIX}google.protobuf.Value`, value })),
+    fc.constant({ '@type': `${PREFIX}google.protobuf.Any`, value: { '@type': `${PREFIX}test.v1.Item`, name: 'inner' } }),
+  );
+  const target = fc.oneof(fc.constant({}), fc.record({ bucket: text }), fc.record({ shard: int32 }));
+  const progressFields = fc.record(
+    {
+      totalBytes: smallInt64, unsignedBig: uint64, state, item, items: fc.array(item, { maxLength: 3 }),
+      numbers: fc.array(int32, { maxLength: 5 }), counters: fc.dictionary(key, smallInt64, { maxKeys: 3 }), payload: bytesB64,
+      startTime: timestamp, elapsed: duration, labels: jsonObject,
+      retries: int32, detail: anyJson, ratio: double, ok: fc.boolean(), history: fc.array(state, { maxLength: 4 }),
+      mask: fc.constantFrom('', 'fooBar', 'fooBar,baz.quxQuux', 'a'), extra: fc.jsonValue({ maxDepth: 2 }), checksum: uint64,
+      delta: smallInt64, byId: fc.dictionary(int32.map(String), item, { maxKeys: 3 }), note: text, fraction: float,
+      maybe: int32, renamed: text,
+    },
+    { requiredKeys: [] },
+  );
+  const progress = fc.tuple(progressFields, target).map(([fields, oneof]) => ({ ...fields, ...oneof }));
+  const encodeProgress = (object: Record<string, unknown>): Uint8Array | undefined => {
+    try {
+      const bytes = registry.encode('test.v1.Progress', object).value!;
+      stats.encoded++;
+      return bytes;
+    } catch {
+      stats.notEncodable++;
+      return undefined; // e.g. a Timestamp out of range: not encodable from JSON
+    }
+  };
+  /** Unknown fields of every wire type, unpacked repeated elements, an out-of-order field, a oneof member. */
+  const extras = fc.array(
+    fc.oneof(
+      fc.record({ id: fc.integer({ min: 28, max: 5000 }), v: fc.nat() }).map(({ id, v }) => protobuf.Writer.create().uint32((id << 3) | 0).uint32(v).finish()),
+      fc.record({ id: fc.integer({ min: 28, max: 5000 }), s: fc.string() }).map(({ id, s }) => protobuf.Writer.create().uint32((id << 3) | 2).string(s).finish()),
+      fc.integer({ min: 28, max: 5000 }).map((id) => protobuf.Writer.create().uint32((id << 3) | 5).fixed32(7).uint32((id << 3) | 1).fixed64(9).finish()),
+      int32.map((v) => protobuf.Writer.create().uint32((6 << 3) | 0).int32(v).finish()), // unpacked numbers
+      state.filter((s) => typeof s === 'number').map((v) => protobuf.Writer.create().uint32((18 << 3) | 0).int32(v as number).finish()),
+      text.map((s) => protobuf.Writer.create().uint32((9 << 3) | 2).string(s).finish()), // bucket (oneof)
+      int32.map((v) => protobuf.Writer.create().uint32((10 << 3) | 0).int32(v).finish()), // shard (oneof)
+      smallInt64.map((v) => protobuf.Writer.create().uint32((1 << 3) | 0).int64(v).finish()), // totalBytes again
+      fc.constant(protobuf.Writer.create().uint32((4 << 3) | 2).fork().uint32((1 << 3) | 2).string('merged').ldelim().finish()), // item again: merge
+      fc.constant(protobuf.Writer.create().uint32((26 << 3) | 0).int32(5).finish()), // optional maybe
+      fc.constant(protobuf.Writer.create().uint32((7 << 3) | 2).fork().uint32((2 << 3) | 0).int64(3).ldelim().finish()), // map entry without key
+      fc.constant(protobuf.Writer.create().uint32((23 << 3) | 2).fork().uint32((1 << 3) | 0).int32(4).ldelim().finish()), // map entry without value
+      fc.constant(protobuf.Writer.create().uint32((97 << 3) | 3).uint32((1 << 3) | 0).uint32(1).uint32((97 << 3) | 4).finish()), // a group
+    ),
+    { maxLength: 4 },
+  );
+  const concat = (parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
+
+  test('well-formed messages: same JSON, key order included', () => {
+    fc.assert(
+      fc.property(progress, progress, extras, fc.boolean(), (a, b, more, merge) => {
+        const ea = encodeProgress(a);
+        const eb = encodeProgress(b);
+        if (!ea || !eb) return;
+        checkAll(ea, ['test.v1.Progress']);
+        // concatenation merges (last scalar wins, messages merge, oneof members replace each other)
+        checkAll(concat(merge ? [ea, ...more, eb] : [...more, ea, ...more]), ['test.v1.Progress']);
+      }),
+      { numRuns: 400 },
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test('messages encoded by protobufjs, including out-of-range well-known values', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ seconds: fc.oneof(fc.integer(), fc.constantFrom('9223372036854775807', '-9223372036854775808', '-62135596801', '253402300800')), nanos: fc.oneof(fc.integer(), nanos) }, { requiredKeys: [] }),
+        fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -0)),
+        fc.array(fc.oneof(fc.double(), fc.constantFrom(NaN)), { maxLength: 3 }),
+        (tv, num, nums) => {
+          for (const name of ['google.protobuf.Timestamp', 'google.protobuf.Duration']) {
+            checkAll(typeFor(name).encode(typeFor(name).fromObject(tv)).finish(), [name, 'test.v1.Progress', 'google.protobuf.Int64Value']);
+          }
+          const Value = typeFor('google.protobuf.Value');
+          checkAll(Value.encode(Value.fromObject({ numberValue: num })).finish(), ['google.protobuf.Value', 'google.protobuf.ListValue']);
+          const ListValue = typeFor('google.protobuf.ListValue');
+          checkAll(ListValue.encode(ListValue.fromObject({ values: nums.map((n) => ({ numberValue: n })) })).finish(), ['google.protobuf.ListValue', 'google.protobuf.Struct']);
+          checkAll(Progress.encode(Progress.fromObject({ startTime: tv, elapsed: tv, ratio: num, fraction: num, numbers: [1, -1] })).finish());
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test('well-known types, nested Any and Status at the top level', () => {
+    fc.assert(
+      fc.property(anyJson, jsonObject, fc.jsonValue({ maxDepth: 4 }), (any, object, value) => {
+        const encoded = [
+          registry.encode('google.protobuf.Any', { value: any }),
+          registry.encode('google.protobuf.Struct', { value: object }),
+          registry.encode('google.protobuf.Value', { value }),
+          registry.encode('google.rpc.Status', { code: 3, message: 'm', details: [any] }),
+        ];
+        for (const { value: bytes } of encoded) checkAll(bytes!);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test('corrupt input: both reject it, or both print the same', () => {
+    const variant = progressJsonVariant();
+    delete variant.bucket;
+    const good = [registry.encode('test.v1.Progress', variant).value!, pack(Progress, progressObject()).value!];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...good),
+        fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 3 }),
+        fc.nat(),
+        fc.uint8Array({ maxLength: 40 }),
+        (base, flips, cut, noise) => {
+          const flipped = new Uint8Array(base);
+          for (const { at, byte } of flips) flipped[at % flipped.length] = byte;
+          checkAll(flipped);
+          checkAll(base.subarray(0, cut % base.length), ['test.v1.Progress', 'google.protobuf.Struct']);
+          checkAll(concat([base.subarray(0, cut % base.length), noise]), ['test.v1.Progress', 'google.rpc.Status']);
+          checkAll(noise);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('nesting around MAX_NESTING_DEPTH', () => {
+    for (const depth of [MAX_NESTING_DEPTH - 2, MAX_NESTING_DEPTH - 1, MAX_NESTING_DEPTH, MAX_NESTING_DEPTH + 1, MAX_NESTING_DEPTH + 5]) {
+      const w = protobuf.Writer.create();
+      for (let i = 0; i < depth; i++) w.uint32((1 << 3) | 2).fork();
+      w.uint32((2 << 3) | 2).string('leaf');
+      for (let i = 0; i < depth; i++) w.ldelim();
+      checkAll(w.finish(), ['test.v1.Recursive']);
+      // a Struct holding objects nested depth / 2 deep: two message levels per object (Struct, Value)
+      const w2 = protobuf.Writer.create();
+      for (let i = 0; i < depth / 2; i++) w2.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string('a').uint32((2 << 3) | 2).fork().uint32((5 << 3) | 2).fork();
+      w2.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string('leaf').uint32((2 << 3) | 2).fork().uint32((3 << 3) | 2).string('x').ldelim().ldelim();
+      for (let i = 0; i < depth / 2; i++) w2.ldelim().ldelim().ldelim();
+      checkAll(w2.finish(), ['google.protobuf.Struct', 'google.protobuf.Value']);
+      let any: AnyMessage = pack(Item, { name: 'x' });
+      const anyType = builtinType('google.protobuf.Any');
+      for (let i = 0; i < depth; i++) any = pack(anyType, { typeUrl: any.typeUrl, value: any.value });
+      checkAll(any.value!, ['google.protobuf.Any']);
+    }
+  });
+
+  test('invalid UTF-8 prints as protobufjs decodes it, for Buffers and Uint8Arrays alike', () => {
+    for (const raw of [[0xc3], [0xed, 0xa0, 0x80], [0xf0, 0x9f], [0x80, 0x41], [0xef, 0xbf, 0xbd], [0xc0, 0x80], [0xf4, 0x90, 0x80, 0x80]]) {
+      const w = protobuf.Writer.create().uint32((1 << 3) | 2).bytes(new Uint8Array([0x61, ...raw, 0x62]));
+      checkAll(w.finish(), ['test.v1.Item', 'google.protobuf.FieldMask', 'google.rpc.ErrorInfo']);
+    }
+  });
+
+  test('the single-pass decoder handled most well-formed input', () => {
+    expect(stats.accepted).toBeGreaterThan(1000);
+    expect(stats.fast / stats.accepted).toBeGreaterThan(0.6);
   });
 });

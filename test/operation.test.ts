@@ -77,8 +77,9 @@ describe('WaitOperation first, polling as fallback', () => {
 
   test('WaitOperation is tried once per transport, then never again after UNIMPLEMENTED', async () => {
     const server = new FakeOperationsServer({ waitOperation: false });
-    const a = new LongRunningOperation(server.create(), options(server));
-    const b = new LongRunningOperation(server.create(), options(server));
+    const fixed = options(server, { polling: { jitter: false } });
+    const a = new LongRunningOperation(server.create(), fixed);
+    const b = new LongRunningOperation(server.create(), fixed);
     const pa = a.promise();
     await flush();
     expect(server.calls.map((c) => c.method)).toEqual(['WaitOperation']);

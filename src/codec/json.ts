@@ -1645,3 +1645,15 @@ export class MessageCodec {
 export function compilePlan(type: protobuf.Type): void {
   planFor(type);
 }
+
+// ---------------------------------------------------------------------------
+// Internals shared with the single-pass binary decoder (./fast.ts)
+// ---------------------------------------------------------------------------
+
+/** @internal */
+export type { FieldPlan, TypePlan, Wkt };
+/** @internal */
+export {
+  planFor, messagePlan, float32Json, nonFiniteJson, camelPath, fraction,
+  MIN_TIMESTAMP_SECONDS, MAX_TIMESTAMP_SECONDS,
+};

@@ -6,6 +6,7 @@
 import type * as protobuf from 'protobufjs';
 import { DecodeError, InvalidOperationError } from '../errors.js';
 import type { AnyMessage } from '../types.js';
+import { decodeBinaryFast } from './fast.js';
 import { CodecError, MessageCodec, compilePlan, setOwn, typeNameOf, type MessageData } from './json.js';
 import { builtinRoot } from './protos.js';
 
@@ -140,10 +141,12 @@ export class TypeRegistry {
   readonly #roots: readonly protobuf.Root[];
   #indexes: RootIndex[] | undefined;
   readonly #codec: MessageCodec;
+  readonly #resolve: (typeUrl: string) => protobuf.Type | undefined;
 
   private constructor(roots: readonly protobuf.Root[]) {
     this.#roots = roots;
-    this.#codec = new MessageCodec((typeUrl) => this.lookup(typeUrl));
+    this.#resolve = (typeUrl) => this.lookup(typeUrl);
+    this.#codec = new MessageCodec(this.#resolve);
   }
 
   /**
@@ -236,7 +239,23 @@ export class TypeRegistry {
   decode(any: AnyMessage): unknown {
     const typeUrl = this.#checkAny(any);
     const type = this.#typeOf(typeUrl);
+    const bytes = any.value;
+    if (bytes !== undefined) return this.#run(typeUrl, () => this.#decodeBinary(type, bytes));
     return this.#run(typeUrl, () => this.#codec.print(type, this.#data(type, any, typeUrl)));
+  }
+
+  /**
+   * Binary → proto3 JSON in one pass (./fast.ts); input it declines (corrupt,
+   * unusual or out of range) goes through the two-pass codec, which gives
+   * the same result or the precise error.
+   */
+  #decodeBinary(type: protobuf.Type, bytes: Uint8Array): unknown {
+    compilePlan(type);
+    try {
+      return decodeBinaryFast(type, bytes, this.#resolve);
+    } catch {
+      return this.#codec.print(type, this.#codec.readBinary(type, bytes));
+    }
   }
 
   /**
