@@ -19,6 +19,7 @@ import {
   MAX_TIMESTAMP_SECONDS,
   MIN_TIMESTAMP_SECONDS,
   camelPath,
+  civilDate,
   float32Json,
   fraction,
   messagePlan,
@@ -918,17 +919,7 @@ function readTimestamp(r: Input, end: number): string {
   if (days === lastDay) {
     date = lastDate;
   } else {
-    // civil from days (H. Hinnant), as formatTimestamp in json.ts
-    const z = days + 719_468;
-    const era = Math.floor(z / 146_097);
-    const doe = z - era * 146_097;
-    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
-    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-    const mp = Math.floor((5 * doy + 2) / 153);
-    const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-    const month = mp < 10 ? mp + 3 : mp - 9;
-    const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-    date = `${String(year).padStart(4, '0')}-${PAD2[month]}-${PAD2[day]}T`;
+    date = `${civilDate(days)}T`;
     lastDay = days;
     lastDate = date;
   }

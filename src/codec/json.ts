@@ -820,7 +820,11 @@ function formatTimestamp(seconds: bigint, nanos: number): string {
   rest -= hour * 3600;
   const minute = Math.floor(rest / 60);
   const second = rest - minute * 60;
-  // civil from days (H. Hinnant)
+  return `${civilDate(days)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}${fraction(nanos)}Z`;
+}
+
+/** `YYYY-MM-DD` of a day counted from 1970-01-01 (H. Hinnant's civil-from-days). */
+export function civilDate(days: number): string {
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const doe = z - era * 146_097;
@@ -830,7 +834,7 @@ function formatTimestamp(seconds: bigint, nanos: number): string {
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}${fraction(nanos)}Z`;
+  return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}`;
 }
 
 function daysInMonth(year: number, month: number): number {
