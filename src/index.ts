@@ -11,7 +11,7 @@
  * ```
  * @module longrunning
  */
-export type { AnyMessage, CallOptions, CodeNumber, ListOperationsRequest, ListOperationsResponse, OperationResource, OperationsTransport, RpcStatus } from './types.js';
+export type { AnyMessage, CallOptions, CodeNumber, ListOperationsRequest, ListOperationsResponse, OperationResource, OperationsTransport, RpcStatus, TransportLimits } from './types.js';
 export { Code, codeName } from './types.js';
 export {
   DecodeError,
@@ -20,6 +20,7 @@ export {
   OperationCancelledError,
   OperationFailedError,
   OperationTimeoutError,
+  PollingLimitError,
   RpcError,
   type DecodedDetail,
 } from './errors.js';
@@ -30,6 +31,7 @@ export { TypeRegistry, type Decoder } from './codec/registry.js';
 export type { DecodeOption } from './codec/decoders.js';
 export { systemClock, type Clock } from './watch/clock.js';
 export type { PollingOptions, RetryOptions } from './watch/policy.js';
+export { progressPercent } from './watch/progress.js';
 export { memoryTransport } from './transports/memory.js';
 export { grpcTransport, type GrpcMetadataInit, type GrpcTransport, type GrpcTransportOptions } from './transports/grpc.js';
 export * from './transports/rest/index.js';

@@ -169,6 +169,16 @@ export interface OperationsTransport {
    * ```
    */
   listOperations(request: ListOperationsRequest, options?: CallOptions): Promise<ListOperationsResponse>;
+  /**
+   * How many calls the operations watched over this transport may keep in
+   * flight together (optional; defaults suit one HTTP/2 connection).
+   *
+   * @example
+   * ```ts
+   * const transport: OperationsTransport = { ...memoryTransport(service), limits: { maxCalls: 64 } };
+   * ```
+   */
+  readonly limits?: TransportLimits;
 }
 
 /**
@@ -240,3 +250,20 @@ export function codeName(code: number): string {
   }
   return `CODE_${code}`;
 }
+
+/**
+ * How many calls a transport's engine keeps in flight. Set them as a transport's
+ * `limits`; the engine shared by every operation on the transport reads them once.
+ *
+ * @example
+ * ```ts
+ * const limits: TransportLimits = { maxCalls: 64, maxWaitCalls: 32 };
+ * ```
+ */
+export interface TransportLimits {
+  /** Short calls (Get, Cancel, Delete, List) in flight at once; more wait in a queue, first come first served. Default 128. */
+  maxCalls?: number;
+  /** WaitOperation calls held open at once; operations beyond it poll with GetOperation until a slot frees. Default 256. */
+  maxWaitCalls?: number;
+}
+

@@ -359,7 +359,8 @@ export class FakeOperationsServer {
         this.waiters.get(name)?.delete(finish);
         reject(options.signal!.reason);
       };
-      const timer = setTimeout(finish, Math.max(0, Number.isFinite(limit) ? limit : 0));
+      // WaitOperation is best effort: past what setTimeout holds (about 24.8 days) it returns then.
+      const timer = setTimeout(finish, Math.min(2_147_483_647, Math.max(0, Number.isFinite(limit) ? limit : 0)));
       set.add(finish);
       options.signal?.addEventListener('abort', onAbort, { once: true });
     });

@@ -180,7 +180,7 @@ export async function serveGrpc(backend: OperationsTransport, options: ServeGrpc
       const onCancelled = () => controller.abort(new RpcError(Code.CANCELLED, 'call cancelled by the client'));
       call.on('cancelled', onCancelled);
       const timer =
-        remaining === undefined
+        remaining === undefined || remaining > 2_147_483_647
           ? undefined
           : setTimeout(() => controller.abort(new RpcError(Code.DEADLINE_EXCEEDED, 'deadline exceeded')), remaining);
       const finish = () => {
