@@ -7,10 +7,11 @@ import type * as protobuf from 'protobufjs';
 import { DecodeError, InvalidOperationError } from '../errors.js';
 import type { AnyMessage } from '../types.js';
 import { decodeBinaryFast } from './fast.js';
-import { CodecError, MessageCodec, compilePlan, setOwn, typeNameOf, type MessageData } from './json.js';
+import { MessageCodec } from './json.js';
+import { CodecError, compilePlan, setOwn, typeNameOf, type MessageData } from './schema.js';
 import { builtinRoot } from './protos.js';
 
-export { typeNameOf } from './json.js';
+export { typeNameOf } from './schema.js';
 
 /**
  * A function that turns an `Any` into a value of type `T`; throw `DecodeError`
