@@ -22,6 +22,47 @@ import { builtinRoot } from './protos.js';
 export const MAX_NESTING_DEPTH = 100;
 
 /**
+ * Deepest JSON nesting (objects and arrays) of a payload in JSON form the
+ * codec can decode: two JSON levels at most per message level (a repeated
+ * or map field, then the message), {@link MAX_NESTING_DEPTH} + 1 message
+ * levels. Deeper JSON can only fail to decode.
+ *
+ * @example
+ * ```ts
+ * if (jsonDepthExceeds(json, MAX_JSON_NESTING_DEPTH)) throw new Error('too deep');
+ * ```
+ */
+export const MAX_JSON_NESTING_DEPTH = 2 * (MAX_NESTING_DEPTH + 1);
+
+/**
+ * Whether a JSON value nests objects and arrays more than `limit` levels
+ * deep (the value itself, when an object or array, is level 1). Iterative,
+ * so any depth is safe to check; shared or cyclic references are followed
+ * only while they get deeper, so a cycle counts as too deep.
+ *
+ * @example
+ * ```ts
+ * jsonDepthExceeds({ a: [{}] }, 2); // true: three levels
+ * ```
+ */
+export function jsonDepthExceeds(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const deepest = new Map<object, number>();
+  const stack: [object, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    if ((deepest.get(node) ?? 0) >= depth) continue;
+    deepest.set(node, depth);
+    const children: unknown[] = Array.isArray(node) ? node : Object.values(node);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
  * One message in the codec's intermediate form: protobufjs field name →
  * value. A key is present exactly when the field is set. Values: numbers for
  * 32-bit integers, enums, floats and doubles; `bigint` for 64-bit integers;
