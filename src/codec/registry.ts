@@ -232,6 +232,12 @@ export class TypeRegistry {
    * message) into its proto3 JSON form: a plain object of fields for ordinary
    * messages, the special form (a string, a JSON value, …) for well-known types.
    *
+   * An Any nested in the payload that has bytes but an empty type URL decodes
+   * as an unknown Any, `{ '@type': '', value: '<base64 bytes>' }`, rather than
+   * failing the whole payload (the JSON parser takes that form back); a nested
+   * Any of a non-empty type URL the registry does not know is a DecodeError
+   * naming that URL. JSON may name fields by JSON name or proto name.
+   *
    * @example
    * ```ts
    * registry.decode({ typeUrl: 'type.googleapis.com/google.protobuf.Duration', value: bytes }); // '1.500s'
