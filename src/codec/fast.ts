@@ -17,21 +17,15 @@
 import type protobuf from 'protobufjs';
 import { float32Json, nonFiniteJson } from './json-print.js';
 import { MAX_NESTING_DEPTH, messagePlan, planFor, type FieldPlan, type TypePlan, type TypeResolver } from './schema.js';
-import {
-  WireReader,
-  readBool,
-  readBytesBase64,
-  readDouble,
-  readFixed32,
-  readFixed64,
-  readFloat,
-  readLength,
-  readString,
-  readVarint32,
-  readVarint64,
-  skipField,
-} from './wire.js';
+import * as wire from './wire.js';
 import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS, camelPath, civilDate, fraction } from './wkt.js';
+
+// The wire reader's functions as local bindings: module builds that turn
+// imports into getters (esbuild's CommonJS) would otherwise cost a call per read.
+const {
+  WireReader, readBool, readBytesBase64, readDouble, readFixed32, readFixed64, readFloat, readLength, readString,
+  readVarint32, readVarint64, skipField,
+} = wire;
 
 // Field kinds
 const K_DOUBLE = 1;
