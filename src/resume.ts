@@ -134,19 +134,10 @@ function tokenToAny(raw: unknown, where: string): AnyMessage {
   }
   if (json !== undefined) {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidOperationError(`resume token ${where} json must be an object`);
-    if (tooDeep(json)) {
+    if (jsonDepthExceeds(json, MAX_JSON_NESTING_DEPTH)) {
       throw new InvalidOperationError(`resume token ${where} json nests deeper than ${MAX_JSON_NESTING_DEPTH} levels (more than any payload the codec decodes)`);
     }
     any.json = json as Record<string, unknown>;
   }
   return any;
-}
-
-/** JSON nested beyond the codec's limit (or cyclic, or unreadable): `JSON.stringify(op)` must keep working. */
-function tooDeep(json: object): boolean {
-  try {
-    return jsonDepthExceeds(json, MAX_JSON_NESTING_DEPTH);
-  } catch {
-    return true;
-  }
 }

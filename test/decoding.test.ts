@@ -292,6 +292,19 @@ describe('item 14: resume tokens nested deeper than the codec decodes are refuse
     expect(() => LongRunningOperation.resume(token(nested(MAX_JSON_NESTING_DEPTH + 1)), { transport: server.transport })).toThrow(InvalidOperationError);
   });
 
+  test('a resource with such JSON is refused when built and when a server returns it, and the token stays writable', async () => {
+    const server = new FakeOperationsServer();
+    const deep: AnyMessage = { typeUrl: 'type.googleapis.com/google.protobuf.Struct', json: nested(MAX_JSON_NESTING_DEPTH + 1) };
+    expect(() => new LongRunningOperation({ name: 'operations/built', done: false, metadata: deep }, { transport: server.transport })).toThrow(InvalidOperationError);
+    const created = server.create();
+    const op = new LongRunningOperation(created.name, { transport: server.transport });
+    server.update(created.name, { metadata: deep });
+    const failed = op.poll();
+    await expect(failed).rejects.toBeInstanceOf(InvalidOperationError);
+    await expect(failed).rejects.toThrow(/nested deeper than 202 levels/);
+    expect(JSON.parse(JSON.stringify(op))).toMatchObject({ name: created.name });
+  });
+
   test('the limit covers everything the codec decodes: 2 JSON levels per message level', () => {
     // a repeated message field nested MAX_NESTING_DEPTH times: JSON twice as deep
     const recursive = createBuiltinRoot();

@@ -38,7 +38,8 @@ export const MAX_JSON_NESTING_DEPTH = 2 * (MAX_NESTING_DEPTH + 1);
  * Whether a JSON value nests objects and arrays more than `limit` levels
  * deep (the value itself, when an object or array, is level 1). Iterative,
  * so any depth is safe to check; shared or cyclic references are followed
- * only while they get deeper, so a cycle counts as too deep.
+ * only while they get deeper, so a cycle counts as too deep, and so does a
+ * value that throws when read (a hostile getter or proxy).
  *
  * @example
  * ```ts
@@ -47,6 +48,14 @@ export const MAX_JSON_NESTING_DEPTH = 2 * (MAX_NESTING_DEPTH + 1);
  */
 export function jsonDepthExceeds(value: unknown, limit: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
+  try {
+    return walkDepth(value, limit);
+  } catch {
+    return true;
+  }
+}
+
+function walkDepth(value: object, limit: number): boolean {
   const deepest = new Map<object, number>();
   const stack: [object, number][] = [[value, 1]];
   while (stack.length > 0) {
