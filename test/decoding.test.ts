@@ -6,6 +6,7 @@
  * it hands unusual input to, forced here by a trailing unknown group) and
  * for Node Buffers and plain Uint8Arrays alike.
  */
+import fc from 'fast-check';
 import * as protobuf from 'protobufjs';
 import { DecodeError, InvalidOperationError, LongRunningOperation, TypeRegistry, type AnyMessage, type ResumeToken } from '../src/index.js';
 import { FakeOperationsServer } from '../src/testing/index.js';
@@ -121,6 +122,28 @@ describe('item 1: a 32-bit field sent as a longer varint keeps its low 32 bits a
   test('a varint longer than ten bytes is a DecodeError', () => {
     rejectAll([...tag(3, 0), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
     rejectAll([...tag(50, 0), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]); // unknown field
+  });
+});
+
+describe('items 1 and 2, as a property: widening a field to 64 bits changes nothing but what the high bits hold', () => {
+  test('random values with random high bits, followed by other fields', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -2147483648, max: 2147483647 }),
+        fc.bigInt({ min: 1n, max: 2n ** 32n - 1n }),
+        fc.string(),
+        fc.boolean(),
+        (low, high, after, flag) => {
+          const wide = (v: number): bigint => (high << 32n) | BigInt(v >>> 0);
+          const rest = [...len(14, text(after)), ...tag(6, 0), flag ? 1 : 0];
+          const narrow = [...tag(3, 0), ...varint(BigInt(low)), ...tag(4, 0), ...varint(BigInt(low >>> 0)), ...tag(15, 0), ...varint(BigInt(low)), ...rest];
+          const widened = [...tag(3, 0), ...varint(wide(low)), ...tag(4, 0), ...varint(wide(low)), ...tag(15, 0), ...varint(wide(low)), ...rest];
+          expect(decodeAll(widened)).toEqual(decodeAll(narrow));
+          expect(decodeAll([...tag(6, 0), ...varint(high << 32n), ...len(14, text(after))])).toMatchObject({ flag: true, text: after });
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 
