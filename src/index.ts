@@ -40,6 +40,7 @@ export {
   rpcErrorFromGax,
   type GaxAnyDecoder,
   type GaxCallOptions,
+  type GaxListOperationsRequest,
   type GaxOperation,
   type GaxOperationsClient,
   type GaxTransportOptions,

@@ -46,6 +46,27 @@ export interface GaxCallOptions {
 }
 
 /**
+ * The `ListOperationsRequest` handed to google-gax.
+ *
+ * @example
+ * ```ts
+ * const request: GaxListOperationsRequest = { name: 'operations', filter: '', pageSize: 50, pageToken: '' };
+ * ```
+ */
+export interface GaxListOperationsRequest {
+  /** The collection. */
+  name: string;
+  /** Server-defined filter. */
+  filter: string;
+  /** Page size; 0 for the server's default. */
+  pageSize: number;
+  /** Page token; empty for the first page. */
+  pageToken: string;
+  /** Sent only when true: reachable operations plus `unreachable` instead of a failure. */
+  returnPartialSuccess?: boolean;
+}
+
+/**
  * What {@link gaxTransport} needs of a google-gax `OperationsClient`: the one a
  * generated client exposes as `client.operationsClient`, or one built with
  * `gax.lro({ auth }).operationsClient({ … })`. Each method returns gax's
@@ -92,10 +113,7 @@ export interface GaxOperationsClient {
    * await client.operationsClient.listOperations({ name: 'operations', filter: '', pageSize: 50, pageToken: '' }, { autoPaginate: false });
    * ```
    */
-  listOperations(
-    request: { name: string; filter: string; pageSize: number; pageToken: string },
-    options?: GaxCallOptions,
-  ): PromiseLike<unknown>;
+  listOperations(request: GaxListOperationsRequest, options?: GaxCallOptions): PromiseLike<unknown>;
   /** The promise of the underlying service stub (a grpc-js client over gRPC, a fetch-based stub over REST). */
   operationsStub?: unknown;
 }
@@ -458,12 +476,13 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
     },
 
     async listOperations(request: ListOperationsRequest, callOptions?: CallOptions): Promise<ListOperationsResponse> {
-      const gaxRequest = {
+      const gaxRequest: GaxListOperationsRequest = {
         name: request.name ?? '',
         filter: request.filter ?? '',
         pageSize: request.pageSize ?? 0,
         pageToken: request.pageToken ?? '',
       };
+      if (request.returnPartialSuccess === true) gaxRequest.returnPartialSuccess = true;
       const answer = await call<unknown>(callOptions, () => client.listOperations(gaxRequest, gaxOptions(callOptions, { autoPaginate: false })));
       const [operations, nextRequest, raw] = Array.isArray(answer) ? (answer as unknown[]) : [undefined, undefined, answer];
       const rawResponse = isObject(raw) ? raw : {};
@@ -472,7 +491,10 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
       if (typeof nextPageToken !== 'string') {
         nextPageToken = isObject(nextRequest) && typeof nextRequest.pageToken === 'string' ? nextRequest.pageToken : '';
       }
-      return { operations: list.map(operationFromGax), nextPageToken: nextPageToken as string };
+      const page: ListOperationsResponse = { operations: list.map(operationFromGax), nextPageToken: nextPageToken as string };
+      const unreachable = Array.isArray(rawResponse.unreachable) ? rawResponse.unreachable.filter((u): u is string => typeof u === 'string') : [];
+      if (unreachable.length > 0) page.unreachable = unreachable;
+      return page;
     },
   };
 

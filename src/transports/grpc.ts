@@ -532,15 +532,19 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
           filter: request.filter ?? '',
           pageSize: request.pageSize ?? 0,
           pageToken: request.pageToken ?? '',
+          returnPartialSuccess: request.returnPartialSuccess === true,
         },
         callOptions?.timeoutMs ?? defaultTimeoutMs,
         callOptions?.signal,
       );
       const operations = Array.isArray(message.operations) ? (message.operations as ProtoObject[]) : [];
-      return {
+      const page: ListOperationsResponse = {
         operations: operations.map(operationFromMessage),
         nextPageToken: typeof message.nextPageToken === 'string' ? message.nextPageToken : '',
       };
+      const unreachable = Array.isArray(message.unreachable) ? message.unreachable.filter((u): u is string => typeof u === 'string') : [];
+      if (unreachable.length > 0) page.unreachable = unreachable;
+      return page;
     },
 
     close() {
