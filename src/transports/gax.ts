@@ -11,7 +11,7 @@ import type * as protobuf from 'protobufjs';
 import { TypeRegistry } from '../codec/registry.js';
 import { anyFromJson, decodeDetails, decodeStatusBytes } from '../codec/status.js';
 import { RpcError, abortReason, type DecodedDetail } from '../errors.js';
-import { canonicalGrpcCode } from './grpc-codes.js';
+import { canonicalGrpcCode, isConnectionLoss } from './grpc-codes.js';
 import {
   Code,
   type AnyMessage,
@@ -304,11 +304,28 @@ function canonicalCode(code: unknown): number | undefined {
 }
 
 /**
+ * The code of a gax failure that carries no status: a closed client is
+ * FAILED_PRECONDITION; a request the REST fallback cannot build because no
+ * URL template of the method matches the name ("Cannot build HTTP request
+ * for …") is UNIMPLEMENTED, as the server would answer for an unbound
+ * method; a lost connection (reset, refused, body cut off) is UNAVAILABLE;
+ * anything else UNKNOWN.
+ */
+function codeWithoutStatus(error: unknown, message: string): number {
+  if (/channel has been shut down|client has already been closed/i.test(message)) return Code.FAILED_PRECONDITION;
+  if (/^Cannot build HTTP request for /.test(message)) return Code.UNIMPLEMENTED;
+  if (isConnectionLoss(error)) return Code.UNAVAILABLE;
+  return Code.UNKNOWN;
+}
+
+/**
  * A google-gax failure (a grpc-js ServiceError or gax `GoogleError` with a
  * numeric `code`; `grpc-status-details-bin` in `metadata`; REST errors with
  * `details` as Any objects) → {@link RpcError} with the canonical code and
- * the details decoded. A failure without a code is UNKNOWN; a closed client
- * is FAILED_PRECONDITION.
+ * the details decoded. A call lost with its connection is UNAVAILABLE (a
+ * GOAWAY or session closed over gRPC, a reset or a body cut off over the REST
+ * fallback); a request the REST fallback has no URL for is UNIMPLEMENTED; a
+ * closed client is FAILED_PRECONDITION; any other failure without a code is UNKNOWN.
  *
  * @example
  * ```ts
@@ -323,8 +340,7 @@ export function rpcErrorFromGax(error: unknown, registry: TypeRegistry = TypeReg
   const e = error as unknown as Obj;
   const rawMessage = typeof e.details === 'string' ? e.details : typeof e.message === 'string' ? e.message : String(error);
   const given = canonicalCode(e.code);
-  const fallback = /channel has been shut down|client has already been closed/i.test(rawMessage) ? Code.FAILED_PRECONDITION : Code.UNKNOWN;
-  const code = canonicalGrpcCode(given ?? fallback, rawMessage);
+  const code = canonicalGrpcCode(given ?? codeWithoutStatus(error, rawMessage), rawMessage);
   let details: DecodedDetail[] = [];
   try {
     details =
