@@ -413,8 +413,21 @@ function cancelGaxCall(pending: unknown): void {
   if (typeof cancel === 'function') cancel.call(pending);
 }
 
-/** A grpc-js style unary stub method: `(request, callOptions, callback) => call`. */
-type StubMethod = (request: Obj, options: { deadline?: Date }, callback: (err: unknown, response?: unknown) => void) => unknown;
+/** A grpc-js style unary stub method: `(request, [metadata,] callOptions, callback) => call`. */
+type StubMethod = {
+  (request: Obj, options: Obj, callback: (err: unknown, response?: unknown) => void): unknown;
+  (request: Obj, metadata: GrpcLikeMetadata, options: Obj, callback: (err: unknown, response?: unknown) => void): unknown;
+};
+
+/** What this module needs of a grpc-js `Metadata` (the instance gax built, from gax's own grpc-js). */
+interface GrpcLikeMetadata {
+  clone(): GrpcLikeMetadata;
+  get(key: string): unknown[];
+}
+
+function isGrpcMetadata(value: unknown): value is GrpcLikeMetadata {
+  return typeof value === 'object' && value !== null && typeof (value as GrpcLikeMetadata).clone === 'function' && typeof (value as GrpcLikeMetadata).get === 'function';
+}
 
 /** The gRPC stub's WaitOperation, or undefined when the stub is not a grpc-js client (REST fallback). */
 function grpcWaitMethod(stub: unknown): StubMethod | undefined {
@@ -423,6 +436,34 @@ function grpcWaitMethod(stub: unknown): StubMethod | undefined {
   if (typeof s.makeUnaryRequest !== 'function') return undefined; // the REST fallback stub is not a grpc-js Client
   const method = s.waitOperation ?? s.WaitOperation;
   return typeof method === 'function' ? (method as StubMethod).bind(stub) : undefined;
+}
+
+/** How long a metadata capture may take before WaitOperation goes without it. */
+const CAPTURE_LIMIT_MS = 1_000;
+
+/**
+ * Whether the client's ListOperationsRequest schema has `return_partial_success`
+ * (field 5; google-gax 5 bundles a google.longrunning without it and would
+ * drop it without a word). Probed by encoding a request through the gRPC
+ * stub's own serializer; a stub that cannot be probed (the REST fallback, a
+ * hand-made client) is trusted to send it.
+ */
+async function carriesPartialSuccess(stubPromise: unknown): Promise<boolean> {
+  let stub: unknown;
+  try {
+    stub = await stubPromise;
+  } catch {
+    return true; // the call itself will report the broken stub
+  }
+  const service = (stub as { constructor?: { service?: Record<string, { requestSerialize?: unknown }> } } | null)?.constructor?.service;
+  const serialize = service?.ListOperations?.requestSerialize ?? service?.listOperations?.requestSerialize;
+  if (typeof serialize !== 'function') return true;
+  try {
+    const bytes = (serialize as (value: unknown) => Uint8Array)({ name: '', returnPartialSuccess: true });
+    return bytes.includes(0x28); // tag of field 5, varint: only that field is set
+  } catch {
+    return false;
+  }
 }
 
 function msToDuration(ms: number): { seconds: number; nanos: number } {
@@ -474,6 +515,7 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
     return merged;
   };
 
+  let partialSuccess: Promise<boolean> | undefined;
   const call = <T>(callOptions: CallOptions | undefined, start: () => PromiseLike<unknown>): Promise<T> =>
     settleWithSignal<T>(start, callOptions?.signal, cancelGaxCall, mapError);
 
@@ -498,7 +540,15 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
         pageSize: request.pageSize ?? 0,
         pageToken: request.pageToken ?? '',
       };
-      if (request.returnPartialSuccess === true) gaxRequest.returnPartialSuccess = true;
+      if (request.returnPartialSuccess === true) {
+        if (!(await (partialSuccess ??= carriesPartialSuccess(client.operationsStub)))) {
+          throw new RpcError(
+            Code.UNIMPLEMENTED,
+            'ListOperations: this google-gax OperationsClient cannot send returnPartialSuccess (its google.longrunning.ListOperationsRequest has no return_partial_success field)',
+          );
+        }
+        gaxRequest.returnPartialSuccess = true;
+      }
       const answer = await call<unknown>(callOptions, () => client.listOperations(gaxRequest, gaxOptions(callOptions, { autoPaginate: false })));
       const [operations, nextRequest, raw] = Array.isArray(answer) ? (answer as unknown[]) : [undefined, undefined, answer];
       const rawResponse = isObject(raw) ? raw : {};
@@ -513,6 +563,65 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
       return page;
     },
   };
+
+  /** `otherArgs` of the transport's callOptions, if any. */
+  const userOtherArgs = (): Obj => (isObject(options.callOptions?.otherArgs) ? options.callOptions.otherArgs : {});
+  /** grpc-js call options the user passed through `otherArgs.options` (interceptors, …); gax hands them to the stub. */
+  const userGrpcOptions = (): Obj => (isObject(userOtherArgs().options) ? (userOtherArgs().options as Obj) : {});
+  let gaxMetadata: Promise<GrpcLikeMetadata | undefined> | undefined;
+
+  /**
+   * The metadata gax builds for this client's calls, taken from a GetOperation
+   * that never reaches the wire: a grpc-js interceptor, last in the chain,
+   * records the metadata the call starts with and ends the call there. gax
+   * adds the same headers to every call of an OperationsClient (its
+   * `x-goog-api-client` and the `otherArgs.headers` of `callOptions`), so one
+   * capture serves every WaitOperation. Credentials are not in it: grpc-js
+   * adds them below the interceptors. Undefined when the client does not run
+   * grpc-js interceptors (a hand-made client), and then WaitOperation is sent
+   * without metadata as before.
+   */
+  function captureGaxMetadata(): Promise<GrpcLikeMetadata | undefined> {
+    let captured: GrpcLikeMetadata | undefined;
+    const capture = (): Obj => ({
+      start(metadata: unknown, listener: { onReceiveStatus?: (status: unknown) => void }) {
+        if (isGrpcMetadata(metadata)) captured = metadata.clone();
+        queueMicrotask(() =>
+          listener?.onReceiveStatus?.({ code: Code.CANCELLED, details: 'longrunning: metadata captured', metadata: isGrpcMetadata(metadata) ? metadata.clone() : metadata }),
+        );
+      },
+      sendMessage: () => undefined,
+      sendMessageWithContext: () => undefined,
+      startRead: () => undefined,
+      halfClose: () => undefined,
+      cancelWithStatus: () => undefined,
+      getPeer: () => '',
+      getAuthContext: () => null,
+    });
+    const grpcOptions = userGrpcOptions();
+    const interceptors = Array.isArray(grpcOptions.interceptors) ? grpcOptions.interceptors : [];
+    const callOptions: Obj = {
+      ...(options.callOptions ?? {}),
+      retry: null,
+      otherArgs: { ...userOtherArgs(), options: { ...grpcOptions, interceptors: [...interceptors, capture] } },
+    };
+    let pending: PromiseLike<unknown>;
+    try {
+      pending = client.getOperation({ name: '' }, callOptions as GaxCallOptions);
+    } catch {
+      return Promise.resolve(undefined);
+    }
+    // The interceptor ends the call within a microtask; a client that ignores it gets a bounded wait.
+    return new Promise<GrpcLikeMetadata | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(captured), CAPTURE_LIMIT_MS);
+      timer.unref?.();
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(captured);
+      };
+      Promise.resolve(pending).then(done, done);
+    });
+  }
 
   const stubPromise = client.operationsStub;
   if (options.waitOperation !== false && stubPromise != null) {
@@ -534,13 +643,17 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
         request.timeout = msToDuration(timeout);
         deadlineMs ??= timeout + (options.waitDeadlineGraceMs ?? Math.max(1000, timeout * 0.1));
       }
-      const stubOptions: { deadline?: Date } = {};
-      if (deadlineMs !== undefined && Number.isFinite(deadlineMs)) stubOptions.deadline = new Date(Date.now() + Math.max(0, deadlineMs));
+      const deadline = deadlineMs !== undefined && Number.isFinite(deadlineMs) ? new Date(Date.now() + Math.max(0, deadlineMs)) : undefined;
+      // The metadata gax sends with GetOperation: the client's x-goog-api-client and the callOptions headers.
+      const metadata = await settleWithSignal<GrpcLikeMetadata | undefined>(() => (gaxMetadata ??= captureGaxMetadata()), signal, () => undefined, mapError);
+      const stubOptions: Obj = { ...userGrpcOptions() };
+      if (deadline) stubOptions.deadline = deadline;
       let grpcCall: unknown;
       const operation = await settleWithSignal<unknown>(
         () =>
           new Promise((resolve, reject) => {
-            grpcCall = wait(request, stubOptions, (err, response) => (err ? reject(err) : resolve(response)));
+            const callback = (err: unknown, response?: unknown): void => (err ? reject(err) : resolve(response));
+            grpcCall = metadata ? wait(request, metadata.clone(), stubOptions, callback) : wait(request, stubOptions, callback);
           }),
         signal,
         () => cancelGaxCall(grpcCall),
