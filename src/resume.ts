@@ -5,6 +5,7 @@
  * @module
  */
 import { InvalidOperationError } from './errors.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from './json-depth.js';
 import type { AnyMessage, OperationResource } from './types.js';
 
 /**
@@ -132,6 +133,7 @@ function tokenToAny(raw: unknown, where: string): AnyMessage {
   }
   if (json !== undefined) {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidOperationError(`resume token ${where} json must be an object`);
+    if (nestsDeeperThan(json)) throw new InvalidOperationError(`resume token ${where} json nests deeper than ${MAX_NESTING_DEPTH} levels`);
     any.json = json as Record<string, unknown>;
   }
   return any;

@@ -7,6 +7,7 @@
 import { anyFromJson, type TypeRegistry } from '../../codec/registry.js';
 import { decodeDetails, retryDelayFromDetails, statusFromJson } from '../../codec/status.js';
 import { DecodeError, InvalidOperationError, RpcError, type DecodedDetail } from '../../errors.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../../json-depth.js';
 import { Code, codeName, type AnyMessage, type ListOperationsResponse, type OperationResource, type RpcStatus } from '../../types.js';
 
 /**
@@ -33,6 +34,7 @@ function own(obj: Record<string, unknown>, key: string): unknown {
 }
 
 function anyField(value: unknown, where: string): AnyMessage {
+  if (nestsDeeperThan(value)) throw new InvalidOperationError(`${where}: the Any nests deeper than ${MAX_NESTING_DEPTH} levels`);
   try {
     return anyFromJson(value as Record<string, unknown>);
   } catch (err) {
@@ -66,6 +68,7 @@ export function operationFromJson(value: unknown, context: string): OperationRes
   const error = own(value, 'error');
   if (error !== undefined && error !== null) {
     if (!isObject(error)) throw new InvalidOperationError(`${where}: Operation.error is not a JSON object`);
+    if (nestsDeeperThan(error)) throw new InvalidOperationError(`${where}: Operation.error nests deeper than ${MAX_NESTING_DEPTH} levels`);
     try {
       op.error = statusFromJson(error);
     } catch (err) {
