@@ -32,6 +32,7 @@ export { systemClock, type Clock } from './watch/clock.js';
 export type { PollingOptions, RetryOptions } from './watch/policy.js';
 export { memoryTransport } from './transports/memory.js';
 export { grpcTransport, type GrpcMetadataInit, type GrpcTransport, type GrpcTransportOptions } from './transports/grpc.js';
+export type { CancelPacing } from './transports/cancel-pacer.js';
 export * from './transports/rest/index.js';
 export {
   anyFromGax,
