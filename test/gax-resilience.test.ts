@@ -5,8 +5,6 @@
  */
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { VideoIntelligenceServiceClient, protos } from '@google-cloud/video-intelligence';
@@ -14,6 +12,7 @@ import * as gax from 'google-gax';
 import { LongRunningOperation, RpcError, fromGaxOperation, gaxTransport, type GaxOperationsClient } from '../src/index.js';
 import { FakeOperationsServer, FaultProxy, serveGrpc, type ServedCall } from '../src/testing/index.js';
 import { Code } from '../src/types.js';
+import { answerShortBody, rawHttpServer, until } from './support/loopback.js';
 import { fakeAuth, loopbackClientOptions, startVideoServer, type VideoServer } from './support/video-server.js';
 
 const FAST = { polling: { initialDelayMs: 5, maxDelayMs: 20 } };
@@ -21,13 +20,6 @@ const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
-
-async function until(condition: () => boolean, what: string, limitMs = 15_000): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > limitMs) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 function grpcClient(port: number): gax.OperationsClient {
   const options = loopbackClientOptions(port, fakeAuth());
@@ -135,24 +127,9 @@ describe('a call lost with its connection is UNAVAILABLE through google-gax', ()
   });
 
   test('REST fallback: a body cut mid-way is UNAVAILABLE', async () => {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-      socket.once('data', () => {
-        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n{"name":"operations/cut"');
-        setTimeout(() => socket.destroy(), 5);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const s of sockets) s.destroy();
-          server.close(() => resolve());
-        }),
-    );
-    const client = fallbackClient((server.address() as AddressInfo).port, [
+    const server = await rawHttpServer([answerShortBody]);
+    closers.push(server.close);
+    const client = fallbackClient(server.port, [
       { selector: 'google.longrunning.Operations.GetOperation', get: '/v1/{name=operations/**}' },
     ]);
     const err = await gaxTransport(client as unknown as GaxOperationsClient).getOperation('operations/cut').catch((e: unknown) => e);

@@ -11,16 +11,9 @@ import { FakeOperationsServer, FaultProxy, HTTP2_FRAME, type Http2FrameRecord } 
 import { encodeOperation } from '../src/transports/grpc.js';
 import { Code } from '../src/types.js';
 import { activeResources, leakedSince } from './support/transports.js';
+import { until } from './support/loopback.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Waits (bounded) until `condition` holds. Only a guard against hanging, never a timing assertion. */
-async function until(condition: () => boolean, what: string, limitMs = 20_000): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > limitMs) throw new Error(`gave up waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 async function expectNoLeak(before: Record<string, number>): Promise<void> {
   for (let i = 0; i < 100 && Object.keys(leakedSince(before)).length > 0; i++) await sleep(100);

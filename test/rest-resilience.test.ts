@@ -10,58 +10,22 @@ import { LongRunningOperation, RpcError, restTransport, systemClock, type Clock,
 import { FakeOperationsServer } from '../src/testing/index.js';
 import { serveHttp } from '../src/testing/http-server.js';
 import { Code, type CallOptions } from '../src/types.js';
+import { answerShortBody, rawHttpServer, until, type RawAnswer } from './support/loopback.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()));
 });
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Waits (bounded) until `condition` holds. Only a guard against hanging, never a timing assertion. */
-async function until(condition: () => boolean, what: string, limitMs = 15_000): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > limitMs) throw new Error(`gave up waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-/** A TCP server on 127.0.0.1 that answers the n-th HTTP request with `answers[n]` (raw bytes), then acts as told. */
-async function rawHttp(answers: ((socket: net.Socket) => void)[]) {
-  let n = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let head = '';
-    socket.on('data', (chunk) => {
-      head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      head = '';
-      const answer = answers[Math.min(n++, answers.length - 1)];
-      answer(socket);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => n };
+async function rawHttp(answers: RawAnswer[]) {
+  const server = await rawHttpServer(answers);
+  closers.push(server.close);
+  return server;
 }
 
 const DONE_BODY = JSON.stringify({ name: 'operations/cut', done: true, response: { '@type': 'type.googleapis.com/google.protobuf.Empty' } });
 const answerDone = (socket: net.Socket) =>
   socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${DONE_BODY.length}\r\n\r\n${DONE_BODY}`);
-/** Promises 500 bytes, sends a few, closes. */
-const answerShortBody = (socket: net.Socket) => {
-  socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"name":"operations/cut"');
-  setTimeout(() => socket.destroy(), 5);
-};
 /** Chunked encoding with a chunk size that is not hex. */
 const answerBadChunks = (socket: net.Socket) => {
   socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{"nam\r\nZZ\r\nxx\r\n');

@@ -12,6 +12,7 @@ import { TypeRegistry } from '../codec/registry.js';
 import { decodeDetails, decodeStatusBytes } from '../codec/status.js';
 import { CancelPacer, type CancelPacing } from './cancel-pacer.js';
 import { canonicalGrpcCode } from './grpc-codes.js';
+import { resolveProvider } from './provider.js';
 import {
   Code,
   type AnyMessage,
@@ -443,25 +444,9 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
   let closed = false;
   const closedError = (): RpcError => new RpcError(Code.FAILED_PRECONDITION, `transport to ${options.address} is closed`);
 
-  async function metadataFor(): Promise<grpc.Metadata> {
-    const source = options.metadata;
-    let init: GrpcMetadataInit | undefined;
-    if (typeof source === 'function') {
-      try {
-        init = await source();
-      } catch (err) {
-        throw new RpcError(Code.UNAVAILABLE, `metadata provider failed: ${err instanceof Error ? err.message : String(err)}`, {
-          cause: err,
-        });
-      }
-    } else {
-      init = source;
-    }
-    try {
-      return toMetadata(init);
-    } catch (err) {
-      throw new RpcError(Code.INVALID_ARGUMENT, `invalid metadata: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+  /** The call's metadata: a failing provider is UNAVAILABLE, metadata grpc-js refuses INVALID_ARGUMENT. */
+  function metadataFor(): Promise<grpc.Metadata> {
+    return resolveProvider(options.metadata, 'metadata', toMetadata);
   }
 
   /**
@@ -500,7 +485,8 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       inFlight.add(onClose);
-      if (deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS) {
+      // Only a provider can keep the call waiting before it starts; then the deadline must hold here too.
+      if (typeof options.metadata === 'function' && deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS) {
         metadataTimer = setTimeout(
           () => giveUp(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of ${deadlineMs} ms exceeded while the metadata provider was pending`)),
           Math.max(0, deadline - Date.now()),

@@ -12,6 +12,7 @@ import {
   type OperationResource,
   type OperationsTransport,
 } from '../../types.js';
+import { resolveProvider } from '../provider.js';
 import { durationToJson, listResponseFromJson, operationFromJson, parseJsonSafe, parseRetryAfter, rpcErrorFromHttp } from './json.js';
 import { defineRestProfile, resolveRestRoute, restProfiles, REST_RPC_NAMES, type HttpMethod, type RestMethodKey, type RestProfile } from './profiles.js';
 
@@ -270,23 +271,8 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
    * gRPC transport does with a failing `metadata()`); headers that are not
    * valid HTTP fail it with INVALID_ARGUMENT.
    */
-  async function userHeaders(): Promise<[string, string][]> {
-    const source = options.headers;
-    let init: unknown;
-    if (typeof source === 'function') {
-      try {
-        init = await source();
-      } catch (err) {
-        throw new RpcError(Code.UNAVAILABLE, `headers provider failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-      }
-    } else {
-      init = source;
-    }
-    try {
-      return headerPairs(init);
-    } catch (err) {
-      throw new RpcError(Code.INVALID_ARGUMENT, `invalid headers: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+  function userHeaders(): Promise<[string, string][]> {
+    return resolveProvider<unknown, [string, string][]>(options.headers, 'headers', headerPairs);
   }
 
   function requestUrl(req: Request): URL {
