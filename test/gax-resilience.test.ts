@@ -5,14 +5,15 @@
  */
 process.env.METADATA_SERVER_DETECTION = 'none';
 
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { VideoIntelligenceServiceClient, protos } from '@google-cloud/video-intelligence';
 import * as gax from 'google-gax';
 import { LongRunningOperation, RpcError, fromGaxOperation, gaxTransport, type GaxOperationsClient } from '../src/index.js';
-import { FakeOperationsServer, FaultProxy, serveGrpc, type ServedCall } from '../src/testing/index.js';
+import { FakeOperationsServer, FaultProxy, HTTP2_FRAME, serveGrpc, type ServedCall } from '../src/testing/index.js';
 import { Code } from '../src/types.js';
-import { answerShortBody, rawHttpServer, until } from './support/loopback.js';
+import { answerShortBody, maxInWindow, rawHttpServer, until } from './support/loopback.js';
 import { fakeAuth, loopbackClientOptions, startVideoServer, type VideoServer } from './support/video-server.js';
 
 const FAST = { polling: { initialDelayMs: 5, maxDelayMs: 20 } };
@@ -37,6 +38,15 @@ function fallbackClient(port: number, httpRules: { selector: string; [verb: stri
     .operationsClient({ servicePath: '127.0.0.1', port, protocol: 'http', universeDomain: 'googleapis.com' });
   closers.push(() => client.close());
   return client;
+}
+
+/** gaxTransport over a real gax OperationsClient → a frame-recording HTTP/2 proxy → the fake gRPC server. */
+async function behindProxy() {
+  const fake = new FakeOperationsServer();
+  const listener = await fake.listenGrpc();
+  const proxy = await FaultProxy.listen({ target: listener.port, http2: true });
+  closers.push(() => fake.close(), () => proxy.close());
+  return { fake, proxy, transport: gaxTransport(grpcClient(proxy.port) as unknown as GaxOperationsClient) };
 }
 
 const header = (call: ServedCall, key: string) => call.metadata.get(key).map(String);
@@ -103,11 +113,7 @@ describe('every RPC carries the same metadata', () => {
 
 describe('a call lost with its connection is UNAVAILABLE through google-gax', () => {
   test('gRPC: a GOAWAY(INTERNAL_ERROR) mid-WaitOperation; the loop then resolves with the true result', async () => {
-    const fake = new FakeOperationsServer();
-    const listener = await fake.listenGrpc();
-    const proxy = await FaultProxy.listen({ target: listener.port, http2: true });
-    closers.push(() => fake.close(), () => proxy.close());
-    const transport = gaxTransport(grpcClient(proxy.port) as unknown as GaxOperationsClient);
+    const { fake, proxy, transport } = await behindProxy();
     const created = fake.create();
     const pending = transport.waitOperation!(created.name, 10_000).catch((e: unknown) => e);
     await until(() => fake.calls.some((c) => c.method === 'WaitOperation'), 'the WaitOperation');
@@ -135,6 +141,37 @@ describe('a call lost with its connection is UNAVAILABLE through google-gax', ()
     const err = await gaxTransport(client as unknown as GaxOperationsClient).getOperation('operations/cut').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RpcError);
     expect(err).toMatchObject({ code: Code.UNAVAILABLE });
+  });
+});
+
+describe('paced cancellation through google-gax', () => {
+  test('1,500 aborted WaitOperations reject at once; resets are paced and the session survives', async () => {
+    const { fake, proxy, transport } = await behindProxy();
+    const unrelated = fake.create();
+    const survivor = transport.waitOperation!(unrelated.name, 60_000);
+    const controller = new AbortController();
+    setMaxListeners(2_000, controller.signal);
+    const settled: unknown[] = [];
+    const calls = Array.from({ length: 1_500 }, () => fake.create()).map((c) =>
+      transport.waitOperation!(c.name, 60_000, { signal: controller.signal }).then(
+        () => settled.push('resolved'),
+        (e: unknown) => settled.push(e),
+      ),
+    );
+    await until(() => fake.calls.filter((c) => c.method === 'WaitOperation').length >= 1_501, 'every WaitOperation');
+    const reason = new Error('stop');
+    controller.abort(reason);
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(settled.length).toBe(1_500);
+    expect(settled.every((e) => e === reason)).toBe(true);
+    await Promise.all(calls);
+    const resets = () => proxy.frames.filter((f) => f.from === 'client' && f.type === HTTP2_FRAME.RST_STREAM);
+    await until(() => resets().length >= 500, 'the first resets');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    fake.complete(unrelated.name);
+    await expect(survivor).resolves.toMatchObject({ name: unrelated.name, done: true });
+    expect(proxy.frames.filter((f) => f.from === 'server' && f.type === HTTP2_FRAME.GOAWAY)).toEqual([]);
+    expect(maxInWindow(proxy.frames, (f) => f.from === 'client' && f.type === HTTP2_FRAME.RST_STREAM, 10)).toBeLessThanOrEqual(200);
   });
 });
 

@@ -11,24 +11,13 @@ import { FakeOperationsServer, FaultProxy, HTTP2_FRAME, type Http2FrameRecord } 
 import { encodeOperation } from '../src/transports/grpc.js';
 import { Code } from '../src/types.js';
 import { activeResources, leakedSince } from './support/transports.js';
-import { until } from './support/loopback.js';
+import { maxInWindow, until } from './support/loopback.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function expectNoLeak(before: Record<string, number>): Promise<void> {
   for (let i = 0; i < 100 && Object.keys(leakedSince(before)).length > 0; i++) await sleep(100);
   expect(leakedSince(before)).toEqual({});
-}
-
-/** Most frames matching `match` within any `windowMs` window. */
-function maxInWindow(frames: Http2FrameRecord[], match: (f: Http2FrameRecord) => boolean, windowMs: number): number {
-  const times = frames.filter(match).map((f) => f.at);
-  let best = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i] - times[j] >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
 }
 
 const isReset = (f: Http2FrameRecord) => f.from === 'client' && f.type === HTTP2_FRAME.RST_STREAM;

@@ -54,3 +54,14 @@ export const answerShortBody: RawAnswer = (socket) => {
   socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"name":"operations/cut"');
   setTimeout(() => socket.destroy(), 5);
 };
+
+/** Most frames matching `match` within any `windowMs` window. */
+export function maxInWindow<T extends { at: number }>(frames: T[], match: (f: T) => boolean, windowMs: number): number {
+  const times = frames.filter(match).map((f) => f.at);
+  let best = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] >= windowMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
