@@ -419,9 +419,10 @@ const MAX_TIMER_MS = 2_147_483_647;
 /**
  * Creates a transport that calls `google.longrunning.Operations` over gRPC.
  * Every failed call rejects with {@link RpcError} (details decoded from
- * `grpc-status-details-bin`); an aborted call is cancelled on the wire and
- * rejects with the signal's reason. WaitOperation's RPC deadline always
- * exceeds the `timeout` it sends.
+ * `grpc-status-details-bin`), a call lost with its connection with
+ * UNAVAILABLE; an aborted call rejects at once with the signal's reason and
+ * is cancelled on the wire at the `cancelPacing` rate. WaitOperation's RPC
+ * deadline always exceeds the `timeout` it sends.
  *
  * @example
  * ```ts
