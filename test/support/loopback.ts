@@ -55,13 +55,3 @@ export const answerShortBody: RawAnswer = (socket) => {
   setTimeout(() => socket.destroy(), 5);
 };
 
-/** Most frames matching `match` within any `windowMs` window. */
-export function maxInWindow<T extends { at: number }>(frames: T[], match: (f: T) => boolean, windowMs: number): number {
-  const times = frames.filter(match).map((f) => f.at);
-  let best = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i] - times[j] >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
