@@ -34,6 +34,7 @@ export type { PollingOptions, RetryOptions } from './watch/policy.js';
 export { progressPercent } from './watch/progress.js';
 export { memoryTransport } from './transports/memory.js';
 export { grpcTransport, type GrpcMetadataInit, type GrpcTransport, type GrpcTransportOptions } from './transports/grpc.js';
+export type { CancelPacing } from './transports/cancel-pacer.js';
 export * from './transports/rest/index.js';
 export {
   anyFromGax,
@@ -42,6 +43,7 @@ export {
   rpcErrorFromGax,
   type GaxAnyDecoder,
   type GaxCallOptions,
+  type GaxListOperationsRequest,
   type GaxOperation,
   type GaxOperationsClient,
   type GaxTransportOptions,

@@ -93,6 +93,12 @@ export interface ListOperationsRequest {
   pageSize?: number;
   /** Token of the page to fetch, from a previous `nextPageToken`. */
   pageToken?: string;
+  /**
+   * Return the operations that can be reached and name the rest in
+   * `unreachable`, instead of failing (reads across collections, such as
+   * `projects/p/locations/-`). Services that do not support it answer UNIMPLEMENTED.
+   */
+  returnPartialSuccess?: boolean;
 }
 
 /**
@@ -108,6 +114,11 @@ export interface ListOperationsResponse {
   operations: OperationResource[];
   /** Token of the next page; empty on the last page. */
   nextPageToken: string;
+  /**
+   * Resources (such as locations) that could not be reached when the request
+   * asked for `returnPartialSuccess`; absent or empty otherwise.
+   */
+  unreachable?: string[];
 }
 
 /**

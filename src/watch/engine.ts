@@ -3,9 +3,9 @@
  * every operation watched over it. It owns the WaitOperation probe (one in
  * flight per transport, its answer remembered), a bound on calls in flight
  * (a first-come first-served queue beyond it, and a separate bound on the
- * long-held WaitOperation calls), deadlines on the clock's one timer queue,
- * and cancellations on the wire paced so a mass abort never sends a burst of
- * stream resets that trips a server's rapid-reset protection.
+ * long-held WaitOperation calls), and deadlines on the clock's one timer
+ * queue. A call given up is aborted at once and its slot freed when the
+ * transport lets go of it.
  * @module
  */
 import { RpcError } from '../errors.js';
@@ -19,16 +19,6 @@ export type RpcMethod = 'GetOperation' | 'WaitOperation' | 'CancelOperation' | '
 
 /** Defaults of {@link TransportLimits}. */
 export const DEFAULT_LIMITS: Required<TransportLimits> = Object.freeze({ maxCalls: 128, maxWaitCalls: 256 });
-
-/**
- * Wire cancellations (RST_STREAM on HTTP/2) allowed in one burst, and per
- * second after it. nghttp2 (Node's HTTP/2) sends GOAWAY after a burst of
- * 1,000 resets or a sustained 33 per second; this stays well below both.
- * A call that gets no token is not cancelled: it runs out by itself (its
- * deadline holds) and its answer is dropped.
- */
-const CANCEL_BURST = 400;
-const CANCELS_PER_SECOND = 20;
 
 /** What the engine knows about WaitOperation on this transport. */
 export type WaitSupport = 'unknown' | 'probing' | 'yes' | 'no';
@@ -48,7 +38,7 @@ export interface CallRequest {
 
 /** A call queued or in flight; `abort()` settles nothing and frees the caller at once. */
 export interface PendingCall {
-  /** Stops caring about this call: `done` is never called; the wire call is cancelled (paced) or left to run out. */
+  /** Stops caring about this call: `done` is never called; the transport call is aborted. */
   abort(): void;
 }
 
@@ -85,8 +75,6 @@ export class Engine {
   private running = 0;
   private runningWaits = 0;
   private readonly timers: TimerQueue;
-  private tokens = CANCEL_BURST;
-  private tokensAt: number;
   private readonly limits: Required<TransportLimits>;
 
   constructor(
@@ -94,7 +82,6 @@ export class Engine {
     readonly clock: Clock,
   ) {
     this.timers = timersOf(clock);
-    this.tokensAt = clock.now();
     this.limits = checkLimits(transport.limits);
     this.waitSupport = typeof transport.waitOperation === 'function' ? (lacksWait.has(transport) ? 'no' : 'unknown') : 'no';
   }
@@ -275,20 +262,15 @@ export class Engine {
     }
   }
 
-  /** Aborts the call's signal if the pacer has a token; otherwise the call runs out by itself. */
+  /**
+   * Aborts the call's signal, so the transport ends it; the transports pace
+   * what that puts on the wire (see transports/cancel-pacer), so a mass abort
+   * never becomes a burst of stream resets.
+   */
   private cancelOnWire(call: Call): void {
     const controller = call.controller;
-    if (controller === undefined || !call.sent || controller.signal.aborted || !this.takeToken()) return;
+    if (controller === undefined || !call.sent || controller.signal.aborted) return;
     controller.abort(CALL_DROPPED);
-  }
-
-  private takeToken(): boolean {
-    const now = this.clock.now();
-    this.tokens = Math.min(CANCEL_BURST, this.tokens + ((now - this.tokensAt) / 1000) * CANCELS_PER_SECOND);
-    this.tokensAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens--;
-    return true;
   }
 }
 
