@@ -21,6 +21,7 @@ export {
   OperationFailedError,
   OperationTimeoutError,
   RpcError,
+  UnsupportedRuntimeError,
   type DecodedDetail,
 } from './errors.js';
 export { LongRunningOperation, type OperationEvents, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';

@@ -14,6 +14,7 @@
  * @module
  */
 import protobuf from 'protobufjs';
+import { base64FromBytes, nodeBuffer } from '../platform.js';
 import {
   MAX_NESTING_DEPTH,
   MAX_TIMESTAMP_SECONDS,
@@ -234,6 +235,7 @@ const hasOwn = Object.prototype.hasOwnProperty;
 const utf8Read = (protobuf.util as unknown as { utf8: { read(b: Uint8Array, s: number, e: number): string } }).utf8.read;
 const floatUtil = protobuf.util.float;
 
+/** A Node Buffer's view of the input, with its fast UTF-8 and base64 slices. */
 interface Utf8Buffer extends Buffer {
   utf8Slice(start: number, end: number): string;
 }
@@ -242,14 +244,18 @@ interface Utf8Buffer extends Buffer {
 class Input {
   pos = 0;
   readonly buf: Uint8Array;
-  readonly view: Utf8Buffer;
-  /** protobufjs reads a Buffer with a BufferReader (utf8Slice), other bytes with its own UTF-8 decoder. */
+  /** A Buffer over `buf` where Node's Buffer exists; `undefined` elsewhere (browsers, workers). */
+  readonly view: Utf8Buffer | undefined;
+  /**
+   * protobufjs reads a Buffer with a BufferReader (utf8Slice), other bytes
+   * with its own UTF-8 decoder; without Buffer, everything is "other bytes".
+   */
   readonly isBuffer: boolean;
   readonly resolve: TypeResolver;
   constructor(bytes: Uint8Array, resolve: TypeResolver) {
     this.buf = bytes;
-    this.isBuffer = Buffer.isBuffer(bytes);
-    this.view = (this.isBuffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as Utf8Buffer;
+    this.isBuffer = nodeBuffer !== undefined && nodeBuffer.isBuffer(bytes);
+    this.view = nodeBuffer ? ((this.isBuffer ? bytes : nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as unknown as Utf8Buffer) : undefined;
     this.resolve = resolve;
   }
 }
@@ -393,6 +399,8 @@ function readString(r: Input, end: number): string {
   if (stop > end) giveUp();
   r.pos = stop;
   if (len === 0) return '';
+  // No Buffer (browsers): protobufjs's own decoder, which is what protobufjs uses there too.
+  if (!r.view) return utf8Read(r.buf, start, stop);
   const s = r.view.utf8Slice(start, stop);
   // Valid UTF-8 (no replacement character) decodes the same in protobufjs's own decoder.
   if (r.isBuffer || s.indexOf('\uFFFD') === -1) return s;
@@ -405,7 +413,8 @@ function readBytesBase64(r: Input, end: number): string {
   const stop = start + len;
   if (stop > end) giveUp();
   r.pos = stop;
-  return len === 0 ? '' : r.view.toString('base64', start, stop);
+  if (len === 0) return '';
+  return r.view ? r.view.toString('base64', start, stop) : base64FromBytes(r.buf.subarray(start, stop));
 }
 
 /** Reads one scalar or enum value of a field and prints it. */

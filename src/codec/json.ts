@@ -12,6 +12,7 @@
  * @module
  */
 import protobuf from 'protobufjs';
+import { base64FromBytes, bytesFromBase64, nodeBuffer } from '../platform.js';
 import { builtinRoot } from './protos.js';
 
 /**
@@ -130,7 +131,7 @@ export function typeNameOf(typeUrl: string): string {
  * ```
  */
 export function base64Encode(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return nodeBuffer ? nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') : base64FromBytes(bytes);
 }
 
 const BASE64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/;
@@ -149,7 +150,7 @@ export function base64Decode(text: string): Uint8Array | undefined {
   const bare = text.replace(/=+$/, '');
   if (bare.length % 4 === 1) return undefined;
   if (text.length !== bare.length && text.length % 4 !== 0) return undefined;
-  return new Uint8Array(Buffer.from(bare, 'base64'));
+  return nodeBuffer ? new Uint8Array(nodeBuffer.from(bare, 'base64')) : bytesFromBase64(bare);
 }
 
 const DURATION_RE = /^(-)?(\d{1,12})(?:\.(\d{1,9}))?s$/;
