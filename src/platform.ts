@@ -107,3 +107,34 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * A signal that aborts when any of `signals` does, with that signal's reason:
+ * `AbortSignal.any` where the runtime has it (Node ≥ 20.3, Chrome 116,
+ * Firefox 124, Safari 17.4), else one listener per input signal, removed
+ * from all of them once the result aborts.
+ */
+export function anySignal(signals: readonly AbortSignal[]): AbortSignal {
+  const native = (AbortSignal as { any?: (signals: AbortSignal[]) => AbortSignal }).any;
+  if (typeof native === 'function') return native.call(AbortSignal, [...signals]);
+  const controller = new AbortController();
+  const already = signals.find((s) => s.aborted);
+  if (already) {
+    controller.abort(already.reason);
+    return controller.signal;
+  }
+  const listeners: [AbortSignal, () => void][] = [];
+  const release = (): void => {
+    for (const [signal, listener] of listeners) signal.removeEventListener('abort', listener);
+    listeners.length = 0;
+  };
+  for (const signal of signals) {
+    const listener = (): void => {
+      release();
+      controller.abort(signal.reason);
+    };
+    listeners.push([signal, listener]);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  return controller.signal;
+}

@@ -10,7 +10,7 @@ import * as protobuf from 'protobufjs';
 import { base64Decode, base64Encode } from '../src/codec/json.js';
 import * as nodeProtos from '../src/codec/protos.js';
 import { TypeRegistry } from '../src/index.js';
-import { base64FromBytes, bytesEqual, bytesFromBase64, emitWarning, nodeBuffer } from '../src/platform.js';
+import { anySignal, base64FromBytes, bytesEqual, bytesFromBase64, emitWarning, nodeBuffer } from '../src/platform.js';
 
 type Json = typeof import('../src/codec/json');
 type Registry = typeof import('../src/codec/registry');
@@ -127,6 +127,58 @@ describe('emitWarning', () => {
     } finally {
       process.emitWarning = original;
     }
+  });
+});
+
+describe('anySignal', () => {
+  const native = AbortSignal.any;
+  /** Runs `body` as in a runtime without AbortSignal.any (older browsers). */
+  function withoutNative(body: () => void): void {
+    (AbortSignal as { any?: unknown }).any = undefined;
+    try {
+      body();
+    } finally {
+      AbortSignal.any = native;
+    }
+  }
+
+  test.each([['with', false], ['without', true]])('%s AbortSignal.any: aborts with the first reason, at once when one input already aborted', (_label, fallback) => {
+    const run = (): void => {
+      const a = new AbortController();
+      const b = new AbortController();
+      const combined = anySignal([a.signal, b.signal]);
+      expect(combined.aborted).toBe(false);
+      b.abort('second');
+      a.abort('first');
+      expect(combined.aborted).toBe(true);
+      expect(combined.reason).toBe('second');
+      const early = new AbortController();
+      early.abort('early');
+      const again = anySignal([new AbortController().signal, early.signal]);
+      expect(again.aborted).toBe(true);
+      expect(again.reason).toBe('early');
+    };
+    if (fallback) withoutNative(run);
+    else run();
+  });
+
+  test('the fallback removes its listeners from every input once it aborts', () => {
+    withoutNative(() => {
+      const a = new AbortController();
+      const b = new AbortController();
+      const removed: string[] = [];
+      for (const [label, signal] of [['a', a.signal], ['b', b.signal]] as const) {
+        const remove = signal.removeEventListener.bind(signal);
+        signal.removeEventListener = ((type: string, listener: EventListener) => {
+          removed.push(label);
+          remove(type, listener);
+        }) as typeof signal.removeEventListener;
+      }
+      const combined = anySignal([a.signal, b.signal]);
+      a.abort(new Error('stop'));
+      expect(combined.reason).toEqual(new Error('stop'));
+      expect(removed.sort()).toEqual(['a', 'b']);
+    });
   });
 });
 
