@@ -119,7 +119,6 @@ test('Node (no browser condition) still gets the Node entry, with grpcTransport 
 });
 
 test('the browser entry exports exactly the names of the Node entry', () => {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const node = Object.keys(require('../src/index') as object).sort();
   const browser = Object.keys(require('../src/index.browser') as object).sort();
   expect(browser).toEqual(node);
