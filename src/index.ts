@@ -22,6 +22,7 @@ export {
   OperationTimeoutError,
   PollingLimitError,
   RpcError,
+  UnsupportedRuntimeError,
   type DecodedDetail,
 } from './errors.js';
 export { LongRunningOperation, type OperationEvents, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';
