@@ -17,7 +17,7 @@
  * ```
  * @module longrunning
  */
-export type { AnyMessage, CallOptions, CodeNumber, ListOperationsRequest, ListOperationsResponse, OperationResource, OperationsTransport, RpcStatus } from './types.js';
+export type { AnyMessage, CallOptions, CodeNumber, ListOperationsRequest, ListOperationsResponse, OperationResource, OperationsTransport, RpcStatus, TransportLimits } from './types.js';
 export { Code, codeName } from './types.js';
 export {
   DecodeError,
@@ -26,6 +26,7 @@ export {
   OperationCancelledError,
   OperationFailedError,
   OperationTimeoutError,
+  PollingLimitError,
   RpcError,
   UnsupportedRuntimeError,
   type DecodedDetail,
@@ -37,8 +38,10 @@ export { TypeRegistry, type Decoder } from './codec/registry.js';
 export type { DecodeOption } from './codec/decoders.js';
 export { systemClock, type Clock } from './watch/clock.js';
 export type { PollingOptions, RetryOptions } from './watch/policy.js';
+export { progressPercent } from './watch/progress.js';
 export { memoryTransport } from './transports/memory.js';
 export type { GrpcMetadataInit, GrpcTransport, GrpcTransportOptions } from './transports/grpc.js';
+export type { CancelPacing } from './transports/cancel-pacer.js';
 export * from './transports/rest/index.js';
 export {
   anyFromGax,

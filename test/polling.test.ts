@@ -246,7 +246,7 @@ describe('the schedule a generated client carries (fromGaxOperation)', () => {
       deleteOperation: async () => [{}],
       listOperations: async () => [[], null, {}],
     };
-    const shaped = operation as unknown as GaxOperation & { backoffSettings: gax.BackoffSettings };
+    const shaped = operation as unknown as GaxOperation & { backoffSettings: ReturnType<typeof gax.createBackoffSettings> };
     return {
       fake,
       operation: {
@@ -271,7 +271,7 @@ describe('the schedule a generated client carries (fromGaxOperation)', () => {
 
   test('backoffSettings chosen on the call (`longrunning` call option) are honoured', async () => {
     const { operation, fake } = await adopt({ longrunning: gax.createBackoffSettings(500, 2, 4_000, null, null, null, null) });
-    expect((operation as unknown as { backoffSettings: gax.BackoffSettings }).backoffSettings.initialRetryDelayMillis).toBe(500);
+    expect((operation as unknown as { backoffSettings: ReturnType<typeof gax.createBackoffSettings> }).backoffSettings.initialRetryDelayMillis).toBe(500);
     expect((await timesOf(operation, fake)).slice(0, 4)).toEqual([500, 1_500, 3_500, 7_500]);
   });
 
