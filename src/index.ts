@@ -11,8 +11,18 @@
  * ```
  * @module longrunning
  */
+// Core: an operation, its options, events and snapshots; many operations over one transport.
+export { LongRunningOperation, type OperationEvents, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';
+export { OperationsClient, type OperationsClientOptions } from './client.js';
+export type { ResumeToken, TokenAny } from './resume.js';
+export type { PollingOptions, RetryOptions } from './watch/policy.js';
+export type { Clock } from './watch/clock.js';
+
+// The wire model, the same for every transport.
 export type { AnyMessage, CallOptions, CodeNumber, ListOperationsRequest, ListOperationsResponse, OperationResource, OperationsTransport, RpcStatus } from './types.js';
 export { Code, codeName } from './types.js';
+
+// Errors.
 export {
   DecodeError,
   InvalidOperationError,
@@ -23,25 +33,28 @@ export {
   RpcError,
   type DecodedDetail,
 } from './errors.js';
-export { LongRunningOperation, type OperationEvents, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';
-export { OperationsClient, type OperationsClientOptions } from './client.js';
-export type { ResumeToken, TokenAny } from './resume.js';
+
+// Codec: decoding Any payloads.
 export { TypeRegistry, type Decoder } from './codec/registry.js';
 export type { DecodeOption } from './codec/decoders.js';
-export { systemClock, type Clock } from './watch/clock.js';
-export type { PollingOptions, RetryOptions } from './watch/policy.js';
+
+// Transports.
 export { memoryTransport } from './transports/memory.js';
 export { grpcTransport, type GrpcMetadataInit, type GrpcTransport, type GrpcTransportOptions } from './transports/grpc.js';
-export * from './transports/rest/index.js';
-export {
-  anyFromGax,
-  gaxTransport,
-  operationFromGax,
-  rpcErrorFromGax,
-  type GaxAnyDecoder,
-  type GaxCallOptions,
-  type GaxOperation,
-  type GaxOperationsClient,
-  type GaxTransportOptions,
-} from './transports/gax.js';
+export { gaxTransport, type GaxAnyDecoder, type GaxCallOptions, type GaxOperation, type GaxOperationsClient, type GaxTransportOptions } from './transports/gax.js';
 export { fromGaxOperation, type GaxOperationOptions } from './gax-operation.js';
+export { restTransport, type RestHeaders, type RestTransportOptions } from './transports/rest/transport.js';
+
+// REST profiles: the built-in ones, and the pieces to describe another service.
+// (URL-template and route helpers stay internal: src/transports/rest/*.)
+export {
+  defineRestProfile,
+  restProfiles,
+  type HttpMethod,
+  type RestBinding,
+  type RestBindingSpec,
+  type RestMethodKey,
+  type RestPathMapper,
+  type RestProfile,
+  type RestProfileSpec,
+} from './transports/rest/profiles.js';
