@@ -13,7 +13,7 @@
 process.env.METADATA_SERVER_DETECTION = 'none';
 
 import { VideoIntelligenceServiceClient, protos } from '@google-cloud/video-intelligence';
-import { fromGaxOperation } from '../src/index.js';
+import { fromGaxOperation } from 'longrunning';
 import { startVideoServer } from '../test/support/video-server.js';
 
 /**
