@@ -31,9 +31,9 @@ export const ExitCode = {
   OK: 0,
   /** `wait`: the operation ended with an error (including CANCELLED). */
   OPERATION_FAILED: 1,
-  /** Bad command line. */
+  /** Bad command line, including an invalid name or a method the REST profile lacks (nothing was sent). */
   USAGE: 2,
-  /** `--timeout` passed (or the server answered DEADLINE_EXCEEDED). */
+  /** `--timeout` passed, or the server did not answer in time (DEADLINE_EXCEEDED). */
   TIMEOUT: 3,
   /** A call to the Operations service failed (NOT_FOUND, UNAVAILABLE, …) or returned something invalid. */
   RPC_FAILED: 4,
@@ -129,7 +129,7 @@ function version(): string {
 const EXAMPLES = `
 Examples:
   lro get    operations/123 --grpc 127.0.0.1:50051
-  lro wait   operations/123 --grpc 127.0.0.1:50051 --timeout 10m
+  lro wait   operations/123 --grpc 127.0.0.1:50051 --timeout 1m30s
   lro wait   projects/_/buckets/b/operations/abc --rest https://storage.googleapis.com --profile cloudStorage \\
              --header "authorization: Bearer $(gcloud auth print-access-token)"
   lro cancel operations/123 --grpc localhost:50051
@@ -149,8 +149,9 @@ cancels the operation on the server (lro cancel does).
 Exit codes:
   0    success (wait: the operation succeeded)
   1    wait: the operation failed or was cancelled
-  2    usage error
-  3    timeout (--timeout passed; the operation may still be running)
+  2    usage error (also: an invalid name, or a method the REST profile lacks;
+       nothing is sent then)
+  3    timeout (--timeout passed, or the server did not answer in time)
   4    a call to the Operations service failed (NOT_FOUND, UNAVAILABLE, …)
   130  interrupted (Ctrl-C)
 `;
