@@ -441,19 +441,22 @@ test('the self-contained README blocks run: the first operation, and the testing
 
 test('the examples, copied into a project that installed the tarball, type-check and run', async () => {
   const dir = path.join(consumer, 'examples');
-  const copied = ['grpc.ts', 'rest-cloud-storage.ts', 'demo.ts'];
+  const copied = ['grpc.ts', 'rest-cloud-storage.ts', 'demo.ts', 'gapic-client.ts', 'video-stand-in.ts'];
   for (const file of copied) {
     const text = fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8');
-    expect(text).not.toMatch(/from '\.\.?\//); // nothing from this repository: copyable as is
+    // Nothing from this repository: packages, or a sibling example file copied with it.
+    const relative = [...text.matchAll(/from '(\.{1,2}\/[^']*)'/g)].map((m) => m[1]);
+    expect(relative.filter((spec) => !copied.includes(spec.replace(/^\.\//, '').replace(/\.js$/, '.ts')))).toEqual([]);
     write(path.join(dir, file), text);
   }
+  const runs = ['grpc.ts', 'rest-cloud-storage.ts', 'demo.ts', 'gapic-client.ts'];
   write(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: STRICT_NODENEXT, files: copied }));
   const tsc = path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc');
   const tsx = path.join(consumer, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-  const [checked, grpc, rest, demo] = await timed('examples', () =>
+  const [checked, grpc, rest, demo, gapic] = await timed('examples', () =>
     Promise.all([
       run(NODE, [tsc, '-p', dir, '--pretty', 'false'], { cwd: dir }),
-      ...copied.map((file) => run(NODE, [tsx, path.join(dir, file)], { cwd: dir })),
+      ...runs.map((file) => run(NODE, [tsx, path.join(dir, file)], { cwd: dir })),
     ]),
   );
   expect({ code: checked.code, out: checked.stdout + checked.stderr }).toEqual({ code: 0, out: '' });
@@ -466,4 +469,7 @@ test('the examples, copied into a project that installed the tarball, type-check
   expect({ code: demo.code, stderr: demo.stderr }).toEqual({ code: 0, stderr: '' });
   expect(demo.stdout).toContain('export: succeeded → gs://demo/export.csv (1234567 rows)');
   expect(demo.stdout).toContain('reindex: cancelled (code 1)');
+  expect({ code: gapic.code, stderr: gapic.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(gapic.stdout).toMatch(/^started projects\/test-project\/locations\/us-east1\/operations\/\d+\nprogress 25%\nprogress 50%\nprogress 75%\nprogress 100%\n/);
+  expect(gapic.stdout).toContain('gs://cloud-samples-data/video/cat.mp4: cat (0s–5.500s, confidence 0.5)');
 }, 90_000);
