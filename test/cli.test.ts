@@ -288,7 +288,10 @@ describe('lro against the fake server', () => {
   test('a failed call exits 4 with the canonical code; usage errors exit 2', async () => {
     const missing = await lro('get', 'operations/does-not-exist', '--grpc', grpcAddress);
     expect(missing.code).toBe(4);
-    expect(missing.stderr).toContain('NOT_FOUND');
+    expect(missing.stderr).toBe('lro: NOT_FOUND: operation operations/does-not-exist not found\n'); // said once, no cause appended
+    const missingRest = await lro('get', 'operations/does-not-exist', '--rest', baseUrl);
+    expect(missingRest.code).toBe(4);
+    expect(missingRest.stderr).toMatch(/^lro: NOT_FOUND: [^\n]*not found\n$/);
 
     const usage = await Promise.all([
       lro('get', 'operations/1'), // nowhere to connect

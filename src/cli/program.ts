@@ -303,8 +303,8 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
         seen.add(pageToken);
       } while (pageToken !== '' && (local.limit === undefined || found.length < local.limit));
       if (opts.json) out(JSON.stringify(found.map((op) => operationJson(op, registry)), null, 2));
+      else if (found.length === 0) err(`no operations in ${collection}${local.filter ? ` matching ${JSON.stringify(local.filter)}` : ''}`);
       else for (const line of alignColumns(rows)) out(line);
-      if (found.length === 0) err(`no operations in ${collection}${local.filter ? ` matching ${JSON.stringify(local.filter)}` : ''}`);
     });
 
   function printOperation(resource: OperationResource, registry: TypeRegistry, opts: GlobalOptions): void {
@@ -443,15 +443,21 @@ function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-/** The innermost `cause` (or first of an AggregateError's `errors`) of an error, as text; undefined without one. */
+/**
+ * The innermost local cause of a failed request (the `cause` chain, or the
+ * first of an AggregateError's `errors`), as text: what the network stack
+ * said, e.g. `connect ECONNREFUSED 127.0.0.1:8080`. Errors that came from the
+ * server (a numeric gRPC `code`) are not local causes. Undefined without one.
+ */
 function rootCause(error: unknown): string | undefined {
   let current: unknown = error;
   let found: string | undefined;
   for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
     const next: unknown = current.cause ?? (current instanceof AggregateError ? current.errors[0] : undefined);
     if (!(next instanceof Error)) break;
-    const code = (next as NodeJS.ErrnoException).code;
-    if (next.message) found = code && !next.message.includes(code) ? `${next.message} (${code})` : next.message;
+    const code: unknown = (next as { code?: unknown }).code;
+    if (typeof code === 'number') break;
+    if (next.message) found = typeof code === 'string' && !next.message.includes(code) ? `${next.message} (${code})` : next.message;
     current = next;
   }
   return found;
@@ -482,7 +488,7 @@ function rpcErrorMessage(error: RpcError, target: Connection | undefined): strin
       ];
     }
     message = `${noConnection[1]}: cannot connect to ${where}: ${reason}`;
-  } else {
+  } else if (error.code === Code.UNAVAILABLE) {
     const cause = rootCause(error);
     if (cause && !message.includes(cause)) {
       const parenthetical = / \((?:[A-Z][A-Z0-9_]+|[A-Za-z]*Error|network error)\)$/;
