@@ -141,10 +141,12 @@ load others with --proto FILE (and --proto-path DIR for imports). A payload of
 an unknown type shows its type URL and raw fields; in --json it is
 {"@type": URL, "value": "<base64>"} (REST payloads stay as the server sent them).
 
-wait: a progress bar on a terminal (percent from the metadata: progressPercent,
-progress_percent, percentComplete, workCompleted/workEstimated, …; a spinner
-when there is none), plain lines otherwise. Ctrl-C stops waiting; it never
-cancels the operation on the server (lro cancel does).
+wait: reads the operation once (GetOperation), so the progress so far shows
+within one round trip, then waits. A progress bar on a terminal (percent from
+the metadata: progressPercent, progress_percent, percentComplete,
+workCompleted/workEstimated, …; a spinner when there is none), plain lines
+otherwise. Ctrl-C stops waiting; it never cancels the operation on the server
+(lro cancel does).
 
 Exit codes:
   0    success (wait: the operation succeeded)
