@@ -460,6 +460,22 @@ describe('lro messages: what went wrong, in plain words', () => {
     expect(run.stderr).not.toMatch(/ssl3_get_record|deps\/openssl|Resolution note|DeprecationWarning/);
   });
 
+  test('https:// to a plaintext HTTP port, and --grpc to an HTTP/1 port, are explained too', async () => {
+    const port = new URL(baseUrl).port;
+    const https = await lro('get', 'operations/1', '--rest', `https://127.0.0.1:${port}`);
+    expect(https.code).toBe(4);
+    expect(https.stderr).toBe(
+      `lro: UNAVAILABLE: GetOperation operations/1: TLS handshake with REST https://127.0.0.1:${port} (standard) failed: the server does not speak TLS on that port (OpenSSL: wrong version number)\n` +
+        '  for a plaintext port use an http:// URL\n',
+    );
+    const grpcToHttp = await lro('get', 'operations/1', '--grpc', `127.0.0.1:${port}`, '--timeout', '10s');
+    expect(grpcToHttp.code).toBe(4);
+    expect(grpcToHttp.stderr).toBe(
+      `lro: UNAVAILABLE: cannot connect to gRPC 127.0.0.1:${port}: Protocol error\n` +
+        `  gRPC 127.0.0.1:${port} answered, but not in HTTP/2: is it a gRPC port? (a REST/JSON service takes --rest URL)\n`,
+    );
+  });
+
   test('list prints aligned columns', async () => {
     const own = new FakeOperationsServer({ types: registry });
     const { address, close } = await own.listenGrpc();

@@ -482,7 +482,8 @@ function rpcErrorMessage(error: RpcError, target: Connection | undefined): strin
   }
   const noConnection = /^(\w+): No connection established\. Last error: (?:[A-Za-z]*Error: )?([\s\S]*)$/.exec(message);
   if (noConnection) {
-    const reason = noConnection[2].trim().replace(/\.$/, '');
+    // grpc-js adds when the last error happened, e.g. "Protocol error (2026-01-01T00:00:00.000Z)".
+    const reason = noConnection[2].trim().replace(/\.$/, '').replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)$/, '');
     if (error.code === Code.UNAVAILABLE && /SSL routines|ssl3_|tls_|OPENSSL|SSL_/i.test(reason) && NOT_TLS.test(reason)) {
       return [
         `lro: ${noConnection[1]}: TLS handshake with ${where} failed: the server does not speak TLS on that port (OpenSSL: ${opensslReason(reason)})`,
@@ -490,8 +491,18 @@ function rpcErrorMessage(error: RpcError, target: Connection | undefined): strin
       ];
     }
     message = `${noConnection[1]}: cannot connect to ${where}: ${reason}`;
+    if (/^Protocol error\b/.test(reason)) {
+      return [`lro: ${message}`, `  ${where} answered, but not in HTTP/2: is it a gRPC port? (a REST/JSON service takes --rest URL)`];
+    }
   } else if (error.code === Code.UNAVAILABLE) {
     const cause = rootCause(error);
+    if (cause && /SSL routines/.test(cause) && NOT_TLS.test(cause)) {
+      const call = /^(.*?:) request to /.exec(message)?.[1] ?? `${codeName(error.code)}:`;
+      return [
+        `lro: ${call} TLS handshake with ${where} failed: the server does not speak TLS on that port (OpenSSL: ${opensslReason(cause)})`,
+        '  for a plaintext port use an http:// URL',
+      ];
+    }
     if (cause && !message.includes(cause)) {
       const parenthetical = / \((?:[A-Z][A-Z0-9_]+|[A-Za-z]*Error|network error)\)$/;
       message = parenthetical.test(message) ? message.replace(parenthetical, `: ${cause}`) : `${message}: ${cause}`;
