@@ -3,10 +3,12 @@
  * TypeDoc plugin: puts every exported symbol of the API reference into a
  * group by the source folder it comes from (Core, Transports, REST profiles,
  * Codec, Errors, Testing), so the reference reads by topic instead of as one
- * flat list. A symbol with its own `@group` tag keeps it. Group order:
- * `groupOrder` in typedoc.json.
+ * flat list. A symbol with its own `@group` tag keeps it; one from a file
+ * no rule covers stays in its kind's group (Classes, Functions, …). Group
+ * order: `groupOrder` in typedoc.json.
  */
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Comment, CommentTag, Converter, ReflectionKind } from 'typedoc';
 
 /** First match wins; paths are relative to src/, with forward slashes. */
@@ -22,7 +24,7 @@ const GROUPS = [
 /** @param {import('typedoc').Application} app */
 export function load(app) {
   app.converter.on(Converter.EVENT_RESOLVE_BEGIN, (context) => {
-    const src = path.resolve(process.cwd(), 'src');
+    const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src');
     for (const module of context.project.getReflectionsByKind(ReflectionKind.SomeModule)) {
       if (!('children' in module) || !Array.isArray(module.children)) continue;
       for (const child of module.children) {
