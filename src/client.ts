@@ -4,7 +4,9 @@
  */
 import { InvalidOperationError } from './errors.js';
 import { LongRunningOperation, type OperationOptions } from './operation.js';
-import type { OperationResource } from './types.js';
+import type { ListOperationsResponse, OperationResource } from './types.js';
+import { systemClock } from './watch/clock.js';
+import { engineFor } from './watch/engine.js';
 
 /**
  * Options of {@link OperationsClient}: those of an operation, less the
@@ -78,9 +80,15 @@ export class OperationsClient {
     const seen = new Set<string>();
     let pageToken = '';
     do {
-      const page = await this.options.transport.listOperations(
-        { name, filter: request.filter, pageSize: request.pageSize, pageToken: pageToken || undefined },
-        { signal: request.signal, timeoutMs: this.options.rpcTimeoutMs ?? 30_000 },
+      const listRequest = { name, filter: request.filter, pageSize: request.pageSize, pageToken: pageToken || undefined };
+      const page = await engineFor(this.options.transport, this.options.clock ?? systemClock).callPromise<ListOperationsResponse>(
+        {
+          method: 'ListOperations',
+          name,
+          timeoutMs: this.options.rpcTimeoutMs ?? 30_000,
+          run: (signal, timeoutMs) => this.options.transport.listOperations(listRequest, { signal, timeoutMs }),
+        },
+        request.signal,
       );
       if (!page || !Array.isArray(page.operations)) throw new InvalidOperationError(`ListOperations ${name} returned no operations array`);
       for (const resource of page.operations) yield this.wrap(resource);

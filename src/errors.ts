@@ -163,6 +163,37 @@ export class InvalidOperationError extends LongRunningError {
   override name = 'InvalidOperationError';
 }
 
+/**
+ * A wait reached a polling limit (`polling.maxPolls` or `polling.maxPollingMs`)
+ * before the operation was done; the operation may still be running on the
+ * server. Distinct from {@link OperationTimeoutError} (`timeoutMs`).
+ *
+ * @example
+ * ```ts
+ * catch (err) { if (err instanceof PollingLimitError && err.limit === 'maxPolls') … }
+ * ```
+ */
+export class PollingLimitError extends LongRunningError {
+  /** Always `'PollingLimitError'`. */
+  override name = 'PollingLimitError';
+  constructor(
+    /** The operation's name. */
+    readonly operationName: string,
+    /** Which limit was reached. */
+    readonly limit: 'maxPolls' | 'maxPollingMs',
+    /** The limit's value. */
+    readonly value: number,
+    /** Polls made in this wait. */
+    readonly polls: number,
+  ) {
+    super(
+      limit === 'maxPolls'
+        ? `operation ${operationName} is not done after ${polls} polls (polling.maxPolls = ${value}); it may still be running on the server`
+        : `operation ${operationName} is not done after polling for ${value} ms (polling.maxPollingMs, ${polls} polls); it may still be running on the server`,
+    );
+  }
+}
+
 /** True when `err` is an {@link RpcError} with the given code. */
 export function isRpcCode(err: unknown, code: number): err is RpcError {
   return err instanceof RpcError && err.code === code;

@@ -9,6 +9,7 @@ import { DecodeError } from './errors.js';
 import { LongRunningOperation, type OperationOptions } from './operation.js';
 import { gaxTransport, operationFromGax, type GaxAnyDecoder, type GaxOperation, type GaxOperationsClient } from './transports/gax.js';
 import type { OperationsTransport } from './types.js';
+import type { PollingOptions } from './watch/policy.js';
 
 
 /**
@@ -121,9 +122,42 @@ export function fromGaxOperation<TResponse = unknown, TMetadata = unknown>(
   const decode: { response?: Decoder<TResponse>; metadata?: Decoder<TMetadata> } = {};
   if (response) decode.response = response;
   if (metadata) decode.metadata = metadata;
+  const polling = options.polling ?? chosenSchedule((gaxOperation as { backoffSettings?: unknown }).backoffSettings);
   return new LongRunningOperation<TResponse, TMetadata>(operationFromGax(gaxOperation.latestResponse), {
     ...options,
+    ...(polling ? { polling } : {}),
     transport,
     decode,
   });
+}
+
+/** gax's generic default (`createDefaultBackoffSettings()`), which says nothing about the service. */
+const GAX_DEFAULT_BACKOFF = { initialRetryDelayMillis: 100, retryDelayMultiplier: 1.3, maxRetryDelayMillis: 60_000 };
+
+/**
+ * The polling schedule someone chose for this operation: a gax Operation's
+ * `backoffSettings` when they differ from gax's generic default (the caller's
+ * `longrunning` call options, or the service's configuration), else undefined
+ * (our measured default applies). `totalTimeoutMillis` becomes `maxPollingMs`.
+ */
+function chosenSchedule(settings: unknown): PollingOptions | undefined {
+  if (typeof settings !== 'object' || settings === null) return undefined;
+  const b = settings as Record<string, unknown>;
+  const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+  const initial = num(b.initialRetryDelayMillis);
+  const multiplier = num(b.retryDelayMultiplier);
+  const max = num(b.maxRetryDelayMillis);
+  const total = num(b.totalTimeoutMillis);
+  const isDefault =
+    initial === GAX_DEFAULT_BACKOFF.initialRetryDelayMillis &&
+    multiplier === GAX_DEFAULT_BACKOFF.retryDelayMultiplier &&
+    max === GAX_DEFAULT_BACKOFF.maxRetryDelayMillis &&
+    (total === undefined || total === 0);
+  if (isDefault) return undefined;
+  const polling: PollingOptions = {};
+  if (initial !== undefined) polling.initialDelayMs = initial;
+  if (multiplier !== undefined && multiplier >= 1) polling.multiplier = multiplier;
+  if (max !== undefined) polling.maxDelayMs = Math.max(max, polling.initialDelayMs ?? 0);
+  if (total !== undefined && total > 0) polling.maxPollingMs = total;
+  return Object.keys(polling).length > 0 ? polling : undefined;
 }

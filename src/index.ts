@@ -17,9 +17,10 @@ export { OperationsClient, type OperationsClientOptions } from './client.js';
 export type { ResumeToken, TokenAny } from './resume.js';
 export type { PollingOptions, RetryOptions } from './watch/policy.js';
 export type { Clock } from './watch/clock.js';
+export { progressPercent } from './watch/progress.js';
 
 // The wire model, the same for every transport.
-export type { AnyMessage, CallOptions, CodeNumber, ListOperationsRequest, ListOperationsResponse, OperationResource, OperationsTransport, RpcStatus } from './types.js';
+export type { AnyMessage, CallOptions, CodeNumber, ListOperationsRequest, ListOperationsResponse, OperationResource, OperationsTransport, RpcStatus, TransportLimits } from './types.js';
 export { Code, codeName } from './types.js';
 
 // Errors.
@@ -30,6 +31,7 @@ export {
   OperationCancelledError,
   OperationFailedError,
   OperationTimeoutError,
+  PollingLimitError,
   RpcError,
   type DecodedDetail,
 } from './errors.js';
@@ -41,7 +43,16 @@ export type { DecodeOption } from './codec/decoders.js';
 // Transports.
 export { memoryTransport } from './transports/memory.js';
 export { grpcTransport, type GrpcMetadataInit, type GrpcTransport, type GrpcTransportOptions } from './transports/grpc.js';
-export { gaxTransport, type GaxAnyDecoder, type GaxCallOptions, type GaxOperation, type GaxOperationsClient, type GaxTransportOptions } from './transports/gax.js';
+export type { CancelPacing } from './transports/cancel-pacer.js';
+export {
+  gaxTransport,
+  type GaxAnyDecoder,
+  type GaxCallOptions,
+  type GaxListOperationsRequest,
+  type GaxOperation,
+  type GaxOperationsClient,
+  type GaxTransportOptions,
+} from './transports/gax.js';
 export { fromGaxOperation, type GaxOperationOptions } from './gax-operation.js';
 export { restTransport, type RestHeaders, type RestTransportOptions } from './transports/rest/transport.js';
 

@@ -12,14 +12,17 @@ import {
   LongRunningError,
   OperationFailedError,
   OperationTimeoutError,
+  RpcError,
   abortReason,
 } from './errors.js';
 import { type ResumeToken, parseResumeToken, resourceToToken } from './resume.js';
 import { SnapshotStream } from './snapshots.js';
 import type { CallOptions, OperationResource, OperationsTransport } from './types.js';
-import { callWithDeadline } from './watch/call.js';
 import { type Clock, systemClock } from './watch/clock.js';
-import { watch, type WatchConfig } from './watch/loop.js';
+import { engineFor, type RpcMethod } from './watch/engine.js';
+import { Watch, type WatchConfig } from './watch/loop.js';
+import { onAbort } from './watch/signals.js';
+import { timersOf } from './watch/timers.js';
 import { checkDuration, pollingPolicy, retryPolicy, type PollingOptions, type RetryOptions } from './watch/policy.js';
 
 /**
@@ -39,7 +42,7 @@ export interface OperationOptions<TResponse = unknown, TMetadata = unknown> {
   transport: OperationsTransport;
   /** How to decode `response` and `metadata` (default: well-known and google.rpc types only). */
   decode?: DecodeOption<TResponse, TMetadata>;
-  /** Backoff between polls (and between retries of a failed call). */
+  /** The polling schedule (backoff, progress-aware timing, limits). */
   polling?: PollingOptions;
   /** Transient RPC failures retried while waiting. */
   retry?: RetryOptions;
@@ -114,6 +117,8 @@ export interface OperationEvents<TResponse, TMetadata> {
   done: [snapshot: OperationSnapshot<TResponse, TMetadata>];
   /** Waiting ended in failure: the operation failed, or the watch did (RPC, decoding, invalid resource). */
   error: [error: Error];
+  /** A call failed with a transient error and is about to be retried after `delayMs`. */
+  retry: [error: RpcError, info: { method: string; attempt: number; delayMs: number }];
 }
 
 type Outcome<T> = { state: 'pending' } | { state: 'resolved'; value: T } | { state: 'rejected'; error: unknown };
@@ -142,8 +147,7 @@ type Guarded = ((...args: unknown[]) => void) & { [ORIGINAL]?: (...args: unknown
  * ```
  */
 export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> extends EventEmitter<OperationEvents<TResponse, TMetadata>> {
-  /** Operation name (empty only for a validate-only operation that is already done). */
-  readonly name: string;
+  private currentName: string;
   private readonly decoders: Decoders<TResponse, TMetadata>;
   private readonly config: WatchConfig;
   private readonly objectSignal?: AbortSignal;
@@ -158,8 +162,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private outcome: Outcome<TResponse> = { state: 'pending' };
   private settled?: Promise<TResponse>;
   private settle?: { resolve: (v: TResponse) => void; reject: (e: unknown) => void };
-  private loop?: AbortController;
-  private readonly wake: { current?: () => void } = {};
+  private loop?: Watch;
   private waiters = 0;
   private streams?: Set<SnapshotStream<OperationSnapshot<TResponse, TMetadata>>>;
   private guards?: WeakMap<object, Guarded>;
@@ -178,7 +181,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
 
     if (typeof initial === 'string') {
       if (initial === '') throw new InvalidOperationError('an operation name must not be empty');
-      this.name = initial;
+      this.currentName = initial;
       this.resource = { name: initial, done: false };
       this.observed = false;
       this.pollImmediately = true;
@@ -187,7 +190,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       if (resource.name === '' && !resource.done) {
         throw new InvalidOperationError('an operation that is not done must have a name (only a validate-only operation may be unnamed)');
       }
-      this.name = resource.name;
+      this.currentName = resource.name;
       this.resource = resource;
       this.observed = true;
       this.pollImmediately = false;
@@ -221,6 +224,15 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     return op;
   }
 
+  /**
+   * Operation name (empty only for a validate-only operation that is already
+   * done). When the server returns the operation under another name (Vertex AI
+   * answers with the project number for a project id), this follows it, and
+   * later calls use the new name.
+   */
+  get name(): string {
+    return this.currentName;
+  }
   /** Whether the operation has ended (as far as this client has seen). */
   get done(): boolean {
     return this.current.done;
@@ -343,7 +355,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   async cancel(options: CallOptions = {}): Promise<void> {
     this.requireName('cancel');
     await this.rpc('CancelOperation', options, (signal, timeoutMs) => this.config.transport.cancelOperation(this.name, { signal, timeoutMs }));
-    this.wake.current?.(); // a sleeping loop polls now to see the end
+    this.loop?.wake(); // a sleeping loop polls now to see the end
   }
 
   /**
@@ -506,39 +518,44 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   /** Adds a waiter: resolves with the outcome, or rejects on this waiter's abort/timeout. */
   private join(options: WaitOptions): { promise: Promise<TResponse>; leave: () => void } {
     const { signal, timeoutMs } = options;
-    const timer = timeoutMs === undefined ? undefined : new AbortController();
+    const timers = timersOf(this.config.clock);
     let left = false;
     let rejectWaiter: (err: unknown) => void = () => undefined;
+    let unsubscribe: (() => void) | undefined;
+    let unsubscribeObject: (() => void) | undefined;
+    let timer: ReturnType<typeof timers.schedule> | undefined;
     const leave = (): void => {
       if (left) return;
       left = true;
-      signal?.removeEventListener('abort', onAbort);
-      this.objectSignal?.removeEventListener('abort', onObjectAbort);
-      timer?.abort();
+      unsubscribe?.();
+      unsubscribeObject?.();
+      timers.cancel(timer);
       this.waiters--;
       if (this.waiters === 0) this.stopLoop();
-    };
-    const onAbort = (): void => {
-      leave();
-      rejectWaiter(abortReason(signal!));
-    };
-    const onObjectAbort = (): void => {
-      leave();
-      rejectWaiter(abortReason(this.objectSignal!));
     };
     this.waiters++;
     const promise = new Promise<TResponse>((resolve, reject) => {
       rejectWaiter = reject;
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.objectSignal?.addEventListener('abort', onObjectAbort, { once: true });
-      if (timer && timeoutMs !== undefined) {
-        this.config.clock.sleep(timeoutMs, timer.signal).then(
-          () => {
-            leave();
-            reject(new OperationTimeoutError(this.name, timeoutMs, this));
-          },
-          () => undefined,
-        );
+      // One listener per signal however many operations share it (see watch/signals).
+      if (signal) {
+        unsubscribe = onAbort(signal, () => {
+          leave();
+          rejectWaiter(abortReason(signal));
+        });
+      }
+      const objectSignal = this.objectSignal;
+      if (objectSignal) {
+        unsubscribeObject = onAbort(objectSignal, () => {
+          leave();
+          rejectWaiter(abortReason(objectSignal));
+        });
+      }
+      if (timeoutMs !== undefined) {
+        timer = timers.schedule(timeoutMs, () => {
+          timer = undefined;
+          leave();
+          reject(new OperationTimeoutError(this.name, timeoutMs, this));
+        });
       }
       this.result().then(
         (value) => {
@@ -557,39 +574,47 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
 
   private startLoop(): void {
     if (this.loop || this.outcome.state !== 'pending' || this.waiters === 0) return;
-    const controller = new AbortController();
-    this.loop = controller;
     const pollImmediately = this.pollImmediately;
     this.pollImmediately = true; // a later restart looks at once
-    watch(
-      { name: this.name, apply: (r) => this.apply(r), wantsProgress: () => this.listenerCount('metadata') > 0 || (this.streams?.size ?? 0) > 0 },
+    const self = this;
+    const loop: Watch = new Watch(
+      {
+        get name() {
+          return self.currentName;
+        },
+        apply: (r) => this.apply(r),
+        wantsProgress: () => this.listenerCount('metadata') > 0 || (this.streams?.size ?? 0) > 0,
+        metadata: () => this.current.metadata,
+        onRetry: (error, info) => this.emit('retry', error, info),
+      },
       this.config,
       {
         pollImmediately,
-        signal: controller.signal,
-        wake: this.wake,
-      },
-    ).then(
-      () => {
-        if (this.loop === controller) this.loop = undefined;
-      },
-      (err) => {
-        if (this.loop === controller) this.loop = undefined;
-        if (!controller.signal.aborted) this.fail(err);
+        onEnd: (err) => {
+          if (this.loop === loop) this.loop = undefined;
+          if (err !== undefined) this.fail(err);
+        },
       },
     );
+    this.loop = loop;
+    loop.start();
   }
 
   private stopLoop(): void {
     const loop = this.loop;
     this.loop = undefined;
-    loop?.abort(NO_WAITER_LEFT);
+    loop?.stop();
   }
 
   /** Takes one server answer: validates, decodes, emits; returns whether the operation is done. */
   private apply(raw: unknown): boolean {
     if (this.outcome.state !== 'pending') return true;
-    const resource = checkResource(raw, this.name);
+    // A server may return the operation under another name (Vertex AI puts the
+    // project number where the caller used the project id): follow it.
+    const rawName = typeof raw === 'object' && raw !== null ? (raw as { name?: unknown }).name : undefined;
+    const renamed = typeof rawName === 'string' && rawName !== '' && this.currentName !== '' && rawName !== this.currentName;
+    const resource = checkResource(raw, renamed ? rawName : this.currentName);
+    if (renamed) this.currentName = resource.name;
     const snapshot = this.snapshotOf(resource);
     this.resource = resource;
     this.observed = true;
@@ -643,13 +668,31 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     if (this.name === '') throw new InvalidOperationError(`cannot ${what} an unnamed (validate-only) operation`);
   }
 
-  /** One RPC outside the loop: deadline, abort (the call's and the object's), no retry. */
-  private rpc<T>(what: string, options: CallOptions, fn: (signal: AbortSignal, timeoutMs: number) => Promise<T>): Promise<T> {
+  /** One RPC outside the loop, through the transport's engine: deadline, abort (the call's and the object's), no retry. */
+  private rpc<T>(method: RpcMethod, options: CallOptions, fn: (signal: AbortSignal, timeoutMs: number) => Promise<T>): Promise<T> {
     if (typeof options !== 'object' || options === null) return Promise.reject(new TypeError('longrunning: call options must be an object'));
-    const timeoutMs = options.timeoutMs === undefined ? this.config.rpcTimeoutMs : checkDuration('timeoutMs', options.timeoutMs, { allowZero: false });
-    const signals = [options.signal, this.objectSignal].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length === 0 ? new AbortController().signal : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-    return callWithDeadline((s) => fn(s, timeoutMs), { signal, timeoutMs, clock: this.config.clock, what: `${what} ${this.name}` });
+    let timeoutMs: number;
+    try {
+      timeoutMs = options.timeoutMs === undefined ? this.config.rpcTimeoutMs : checkDuration('timeoutMs', options.timeoutMs, { allowZero: false });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const engine = engineFor(this.config.transport, this.config.clock);
+    const request = { method, name: this.name, timeoutMs, run: fn };
+    const { signal } = options;
+    const objectSignal = this.objectSignal;
+    if (!signal || !objectSignal) return engine.callPromise<T>(request, signal ?? objectSignal);
+    // Both: one controller fed by the two, each through its single shared listener.
+    const either = new AbortController();
+    const forward = (from: AbortSignal) => () => either.abort(abortReason(from));
+    if (signal.aborted || objectSignal.aborted) either.abort(abortReason(signal.aborted ? signal : objectSignal));
+    const offs = [onAbort(signal, forward(signal)), onAbort(objectSignal, forward(objectSignal))];
+    const done = engine.callPromise<T>(request, either.signal);
+    done.then(
+      () => offs.forEach((off) => off()),
+      () => offs.forEach((off) => off()),
+    );
+    return done;
   }
 }
 
@@ -690,6 +733,7 @@ function settingsFor<TResponse, TMetadata>(options: OperationOptions<TResponse, 
     rpcTimeoutMs: checkDuration('rpcTimeoutMs', options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS, { allowZero: false }),
     waitGraceMs: waitGrace,
   };
+  engineFor(transport, config.clock); // validates the transport's limits now, not at the first wait
   const settings: Settings = { source, config, decoders: resolveDecoders(options.decode) as Decoders<never, never> };
   settingsCache.set(options, settings);
   return settings as unknown as { config: WatchConfig; decoders: Decoders<TResponse, TMetadata> };

@@ -4,6 +4,7 @@
  * state, never a transport, header or credential.
  * @module
  */
+import { MAX_JSON_NESTING_DEPTH, jsonDepthExceeds } from './codec/schema.js';
 import { InvalidOperationError } from './errors.js';
 import type { AnyMessage, OperationResource } from './types.js';
 
@@ -82,8 +83,9 @@ function anyToToken(any: AnyMessage): TokenAny {
 
 /**
  * Parses and checks a token (object or JSON string). Throws
- * InvalidOperationError saying what is wrong; the resource it returns still
- * goes through the usual resource checks.
+ * InvalidOperationError saying what is wrong, also for a JSON payload nested
+ * deeper than the codec decodes (`JSON.stringify(op)` could not write it
+ * back). The resource it returns still goes through the usual resource checks.
  */
 export function parseResumeToken(token: unknown): { name: string; resource?: OperationResource } {
   let value = token;
@@ -132,6 +134,9 @@ function tokenToAny(raw: unknown, where: string): AnyMessage {
   }
   if (json !== undefined) {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidOperationError(`resume token ${where} json must be an object`);
+    if (jsonDepthExceeds(json, MAX_JSON_NESTING_DEPTH)) {
+      throw new InvalidOperationError(`resume token ${where} json nests deeper than ${MAX_JSON_NESTING_DEPTH} levels (more than any payload the codec decodes)`);
+    }
     any.json = json as Record<string, unknown>;
   }
   return any;

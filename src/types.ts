@@ -93,6 +93,12 @@ export interface ListOperationsRequest {
   pageSize?: number;
   /** Token of the page to fetch, from a previous `nextPageToken`. */
   pageToken?: string;
+  /**
+   * Return the operations that can be reached and name the rest in
+   * `unreachable`, instead of failing (reads across collections, such as
+   * `projects/p/locations/-`). Services that do not support it answer UNIMPLEMENTED.
+   */
+  returnPartialSuccess?: boolean;
 }
 
 /**
@@ -108,6 +114,11 @@ export interface ListOperationsResponse {
   operations: OperationResource[];
   /** Token of the next page; empty on the last page. */
   nextPageToken: string;
+  /**
+   * Resources (such as locations) that could not be reached when the request
+   * asked for `returnPartialSuccess`; absent or empty otherwise.
+   */
+  unreachable?: string[];
 }
 
 /**
@@ -169,6 +180,16 @@ export interface OperationsTransport {
    * ```
    */
   listOperations(request: ListOperationsRequest, options?: CallOptions): Promise<ListOperationsResponse>;
+  /**
+   * How many calls the operations watched over this transport may keep in
+   * flight together (optional; defaults suit one HTTP/2 connection).
+   *
+   * @example
+   * ```ts
+   * const transport: OperationsTransport = { ...memoryTransport(service), limits: { maxCalls: 64 } };
+   * ```
+   */
+  readonly limits?: TransportLimits;
 }
 
 /**
@@ -240,3 +261,20 @@ export function codeName(code: number): string {
   }
   return `CODE_${code}`;
 }
+
+/**
+ * How many calls a transport's engine keeps in flight. Set them as a transport's
+ * `limits`; the engine shared by every operation on the transport reads them once.
+ *
+ * @example
+ * ```ts
+ * const limits: TransportLimits = { maxCalls: 64, maxWaitCalls: 32 };
+ * ```
+ */
+export interface TransportLimits {
+  /** Short calls (Get, Cancel, Delete, List) in flight at once; more wait in a queue, first come first served. Default 128. */
+  maxCalls?: number;
+  /** WaitOperation calls held open at once; operations beyond it poll with GetOperation until a slot frees. Default 256. */
+  maxWaitCalls?: number;
+}
+

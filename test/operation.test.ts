@@ -77,7 +77,7 @@ describe('WaitOperation first, polling as fallback', () => {
 
   test('WaitOperation is tried once per transport, then never again after UNIMPLEMENTED', async () => {
     const server = new FakeOperationsServer({ waitOperation: false });
-    const fixed = options(server, { polling: { jitter: false } });
+    const fixed = options(server, { polling: { initialDelayMs: 1000, multiplier: 1.5, jitter: false } });
     const a = new LongRunningOperation(server.create(), fixed);
     const b = new LongRunningOperation(server.create(), fixed);
     const pa = a.promise();
@@ -107,7 +107,7 @@ describe('WaitOperation first, polling as fallback', () => {
 
   test("waitOperation: 'never' only polls", async () => {
     const server = new FakeOperationsServer();
-    const op = new LongRunningOperation(server.create(), options(server, { waitOperation: 'never', polling: { jitter: false } }));
+    const op = new LongRunningOperation(server.create(), options(server, { waitOperation: 'never', polling: { initialDelayMs: 1000, multiplier: 1.5, jitter: false } }));
     const p = op.promise();
     await jest.advanceTimersByTimeAsync(1_000);
     server.complete(op.name);
@@ -151,8 +151,11 @@ describe('WaitOperation first, polling as fallback', () => {
     const op = new LongRunningOperation(server.create(), { transport, waitTimeoutMs: 30_000, progressIntervalMs: 2_000 });
     const p = op.promise();
     await flush();
-    expect(log[0]).toMatchObject({ method: 'wait', waitTimeoutMs: 30_000 });
-    expect(log[0].timeoutMs).toBeGreaterThan(30_000);
+    // the first WaitOperation on a fresh transport is the short probe, then the full timeout
+    expect(log[0]).toMatchObject({ method: 'wait', waitTimeoutMs: 250 });
+    await jest.advanceTimersByTimeAsync(250);
+    expect(log[1]).toMatchObject({ method: 'wait', waitTimeoutMs: 30_000 });
+    expect(log[1].timeoutMs).toBeGreaterThan(30_000);
     await jest.advanceTimersByTimeAsync(30_000);
     op.on('metadata', () => undefined);
     await jest.advanceTimersByTimeAsync(30_000 + 5_000);
@@ -173,8 +176,8 @@ describe('WaitOperation first, polling as fallback', () => {
     };
     const op = new LongRunningOperation(server.create(), { transport, waitTimeoutMs: 10_000 });
     const p = op.promise();
-    await jest.advanceTimersByTimeAsync(11_000); // 10 s + 1 s grace
-    expect(hung).toBe(2);
+    await jest.advanceTimersByTimeAsync(1_250); // the probe (250 ms) + 1 s grace: cut off
+    expect(hung).toBeGreaterThanOrEqual(2);
     server.complete(op.name);
     await jest.advanceTimersByTimeAsync(0);
     await p;
@@ -200,7 +203,7 @@ describe('polling schedule', () => {
     const op = new LongRunningOperation(server.create(), {
       ...options(server),
       waitOperation: 'never',
-      polling: { initialDelayMs: 1000, multiplier: 2, maxDelayMs: 4000 },
+      polling: { initialDelayMs: 1000, multiplier: 2, maxDelayMs: 4000, jitter: true },
       clock: { ...systemClock, random: () => 0.25 },
     });
     const p = op.promise();
@@ -294,7 +297,7 @@ describe('retries', () => {
     const retryInfo = (delay: string) => [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: delay }];
     server.failNext('WaitOperation', { code: Code.RESOURCE_EXHAUSTED, details: retryInfo('7s') });
     server.failNext('WaitOperation', { code: Code.RESOURCE_EXHAUSTED, details: retryInfo('3600s') });
-    const op = new LongRunningOperation(server.create(), options(server, { polling: { maxDelayMs: 20_000 } }));
+    const op = new LongRunningOperation(server.create(), options(server, { retry: { maxDelayMs: 20_000 } }));
     server.complete(op.name);
     const p = op.promise();
     await jest.advanceTimersByTimeAsync(30_000);
@@ -421,7 +424,7 @@ describe('cancel and delete', () => {
 describe('events', () => {
   test('metadata fires on first sight and on change, never twice for the same bytes, also on the final state', async () => {
     const server = new FakeOperationsServer({ waitOperation: false });
-    const op = new LongRunningOperation<Result, Progress>(server.create({ metadata: progress(0) }), options(server, { polling: { jitter: false, multiplier: 1 } }));
+    const op = new LongRunningOperation<Result, Progress>(server.create({ metadata: progress(0) }), options(server, { polling: { initialDelayMs: 1000, jitter: false, multiplier: 1 } }));
     const seen: number[] = [];
     const polls: boolean[] = [];
     op.on('metadata', (m) => seen.push(m.percent));
@@ -508,7 +511,7 @@ describe('promise(), poll(), updates()', () => {
 
   test('updates() yields the current snapshot, each answer, and ends after the terminal one', async () => {
     const server = new FakeOperationsServer({ waitOperation: false });
-    const op = new LongRunningOperation<Result, Progress>(server.create({ metadata: progress(1) }), options(server, { polling: { jitter: false, multiplier: 1 } }));
+    const op = new LongRunningOperation<Result, Progress>(server.create({ metadata: progress(1) }), options(server, { polling: { initialDelayMs: 1000, jitter: false, multiplier: 1 } }));
     const seen: Array<[boolean, number | undefined]> = [];
     const done = (async () => {
       for await (const s of op.updates()) seen.push([s.done, s.metadata?.percent]);
@@ -576,7 +579,7 @@ describe('decoding', () => {
     const op = new LongRunningOperation(server.create({ metadata: progress(1) }), {
       transport: server.transport,
       decode: { metadata: (any) => (decodes++, registry.decode(any)), response: (any) => registry.decode(any) },
-      polling: { jitter: false, multiplier: 1 },
+      polling: { initialDelayMs: 1000, jitter: false, multiplier: 1 },
     });
     const p = op.promise();
     await jest.advanceTimersByTimeAsync(5_000);
@@ -628,7 +631,6 @@ describe('malformed resources → typed errors, never a hang', () => {
   const bad: Array<[string, unknown, string]> = [
     ['both error and response', { name: 'operations/x', done: true, error: { code: 3, message: 'm' }, response: result('r') }, 'both'],
     ['a non-string name', { name: 42, done: false }, 'name'],
-    ['another operation', { name: 'operations/other', done: false }, 'another'],
     ['done that is not a boolean', { name: 'operations/x', done: 'yes' }, 'done'],
     ['a result while not done', { name: 'operations/x', done: false, response: result('r') }, 'not done'],
     ['an Any without a type URL', { name: 'operations/x', done: false, metadata: { value: new Uint8Array() } }, 'type URL'],

@@ -305,7 +305,7 @@ async function rawHttpServer(): Promise<{ baseUrl: string; port: number; replies
   };
 }
 
-const FAST = { polling: { initialDelayMs: 0, maxDelayMs: 1 }, retry: { retries: 2 }, decode: registry } satisfies Partial<OperationOptions>;
+const FAST = { polling: { initialDelayMs: 0, maxDelayMs: 1 }, retry: { retries: 2, initialDelayMs: 0, maxDelayMs: 1 }, decode: registry } satisfies Partial<OperationOptions>;
 
 let before: Record<string, number>;
 beforeAll(() => {

@@ -22,6 +22,7 @@ test('longrunning exports exactly the public API', () => {
       'OperationFailedError',
       'OperationTimeoutError',
       'OperationsClient',
+      'PollingLimitError',
       'RpcError',
       'TypeRegistry',
       'codeName',
@@ -30,6 +31,7 @@ test('longrunning exports exactly the public API', () => {
       'gaxTransport',
       'grpcTransport',
       'memoryTransport',
+      'progressPercent',
       'restProfiles',
       'restTransport',
     ].sort(),
@@ -46,5 +48,5 @@ test('internal helpers are not in the main entry', () => {
 });
 
 test('longrunning/testing exports the fake server, its listeners and the fault layer', () => {
-  expect(names(testing)).toEqual(['FakeOperationsServer', 'FaultProxy', 'FaultyOperationsService', 'FaultyServer', 'seededRandom', 'serveGrpc', 'serveHttp'].sort());
+  expect(names(testing)).toEqual(['FakeOperationsServer', 'FaultProxy', 'FaultyOperationsService', 'FaultyServer', 'HTTP2_FRAME', 'seededRandom', 'serveGrpc', 'serveHttp'].sort());
 });

@@ -5,6 +5,7 @@
  * @module
  */
 import { Format, SingleBar, type Options as BarOptions, type Params as BarParams } from 'cli-progress';
+import { isObject, progressPercent } from '../watch/progress.js';
 
 /** What `lro` shows about a running operation. */
 export interface ProgressView {
@@ -16,84 +17,8 @@ export interface ProgressView {
 
 const norm = (key: string) => key.toLowerCase().replace(/[_-]/g, '');
 
-/** Keys (normalized: lower case, no `_`/`-`) that hold a percentage 0–100. */
-const PERCENT_KEYS = new Set([
-  'progresspercent',
-  'progresspercentage',
-  'percentcomplete',
-  'percentcompleted',
-  'percentdone',
-  'percentage',
-  'percent',
-  'completionpercent',
-  'completionpercentage',
-  'progress',
-]);
-/** Keys of a done/total pair (`workCompleted`/`workEstimated`, `processedCount`/`totalCount`, …). */
-const DONE_KEY = /^(work)?(completed|processed|finished|done|succeeded)(work|count|items|units|bytes|documents)?$/;
-const TOTAL_KEY = /^(work)?(estimated|total|expected)(work|count|items|units|bytes|documents)?$/;
 /** Keys whose string value describes the state. */
 const LABEL_KEYS = ['stage', 'state', 'status', 'phase', 'step', 'statusmessage', 'progressmessage'];
-const MAX_DEPTH = 4;
-
-function asNumber(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
-  return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-const clamp = (n: number) => Math.min(100, Math.max(0, n));
-
-/** A percentage directly in this object (a percent key, or a done/total pair), else undefined. */
-function ownPercent(obj: Record<string, unknown>): number | undefined {
-  let done: number | undefined;
-  let total: number | undefined;
-  for (const [key, value] of Object.entries(obj)) {
-    const k = norm(key);
-    const n = asNumber(value);
-    if (n === undefined) continue;
-    if (PERCENT_KEYS.has(k)) return clamp(n);
-    if (done === undefined && DONE_KEY.test(k)) done = n;
-    else if (total === undefined && TOTAL_KEY.test(k)) total = n;
-  }
-  if (done !== undefined && total !== undefined && total > 0) return clamp((done / total) * 100);
-  return undefined;
-}
-
-/**
- * The percentage in metadata: the shallowest recognised one, searching
- * nested objects breadth-first; several at the same depth in an array (e.g.
- * one per input file) are averaged.
- */
-function findPercent(root: unknown): number | undefined {
-  let level: unknown[] = [root];
-  for (let depth = 0; depth <= MAX_DEPTH && level.length > 0; depth++) {
-    const next: unknown[] = [];
-    const found: number[] = [];
-    for (const node of level) {
-      if (Array.isArray(node)) {
-        const items = node.filter(isObject).map(ownPercent).filter((n): n is number => n !== undefined);
-        if (items.length > 0) found.push(items.reduce((a, b) => a + b, 0) / items.length);
-        else next.push(...node.filter((item) => typeof item === 'object' && item !== null));
-        continue;
-      }
-      if (!isObject(node)) continue;
-      const own = ownPercent(node);
-      if (own !== undefined) {
-        found.push(own);
-        continue;
-      }
-      for (const value of Object.values(node)) if (typeof value === 'object' && value !== null) next.push(value);
-    }
-    if (found.length > 0) return found[0];
-    level = next;
-  }
-  return undefined;
-}
 
 function findLabel(obj: Record<string, unknown>): string | undefined {
   const entries = Object.entries(obj).map(([k, v]) => [norm(k), v] as const);
@@ -114,7 +39,7 @@ function findLabel(obj: Record<string, unknown>): string | undefined {
 export function progressOf(metadata: unknown): ProgressView {
   if (!isObject(metadata)) return {};
   const view: ProgressView = {};
-  const percent = findPercent(metadata);
+  const percent = progressPercent(metadata);
   if (percent !== undefined) view.percent = Math.round(percent * 10) / 10;
   const label = findLabel(metadata) ?? Object.values(metadata).filter(isObject).map(findLabel).find((l) => l !== undefined);
   if (label !== undefined) view.label = label;

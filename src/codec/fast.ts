@@ -11,24 +11,21 @@
  * two-pass codec, which produces the result or the exact CodecError (with its
  * field path). So the two paths agree by construction on everything this one
  * declines, and test/codec.test.ts checks them against each other on the rest.
+ * Both read the wire through ./wire.ts, so they agree on what the bytes are.
  * @module
  */
-import protobuf from 'protobufjs';
-import {
-  MAX_NESTING_DEPTH,
-  MAX_TIMESTAMP_SECONDS,
-  MIN_TIMESTAMP_SECONDS,
-  camelPath,
-  civilDate,
-  float32Json,
-  fraction,
-  messagePlan,
-  nonFiniteJson,
-  planFor,
-  type FieldPlan,
-  type TypePlan,
-  type TypeResolver,
-} from './json.js';
+import type protobuf from 'protobufjs';
+import { float32Json, nonFiniteJson } from './json-print.js';
+import { MAX_NESTING_DEPTH, messagePlan, planFor, type FieldPlan, type TypePlan, type TypeResolver } from './schema.js';
+import * as wire from './wire.js';
+import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS, camelPath, civilDate, fraction } from './wkt.js';
+
+// The wire reader's functions as local bindings: module builds that turn
+// imports into getters (esbuild's CommonJS) would otherwise cost a call per read.
+const {
+  WireReader, readBool, readBytesBase64, readDouble, readFixed32, readFixed64, readFloat, readLength, readString,
+  readVarint32, readVarint64, skipField,
+} = wire;
 
 // Field kinds
 const K_DOUBLE = 1;
@@ -231,131 +228,19 @@ function giveUp(): never {
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
-const utf8Read = (protobuf.util as unknown as { utf8: { read(b: Uint8Array, s: number, e: number): string } }).utf8.read;
-const floatUtil = protobuf.util.float;
-
-interface Utf8Buffer extends Buffer {
-  utf8Slice(start: number, end: number): string;
-}
-
-/** The input and the read position. */
-class Input {
-  pos = 0;
-  readonly buf: Uint8Array;
-  readonly view: Utf8Buffer;
-  /** protobufjs reads a Buffer with a BufferReader (utf8Slice), other bytes with its own UTF-8 decoder. */
-  readonly isBuffer: boolean;
+/** The input, the read position and the type resolver for nested Anys. */
+class Input extends WireReader {
   readonly resolve: TypeResolver;
   constructor(bytes: Uint8Array, resolve: TypeResolver) {
-    this.buf = bytes;
-    this.isBuffer = Buffer.isBuffer(bytes);
-    this.view = (this.isBuffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as Utf8Buffer;
+    super(bytes);
     this.resolve = resolve;
   }
 }
 
 // ---------------------------------------------------------------------------
-// Primitive reads. Each gives up when a read would cross `end`; the two-pass
-// codec reports such input as truncated or corrupt. Values match protobufjs's
-// Reader (32-bit varints) and the codec's own readVarint64 bit for bit.
+// Values. The wire reader (./wire.ts) is shared with the two-pass codec; it
+// throws on input that ends too early, which hands the input over as well.
 // ---------------------------------------------------------------------------
-
-function u32(r: Input, end: number): number {
-  const buf = r.buf;
-  const start = r.pos;
-  let pos = start;
-  if (pos >= end) giveUp();
-  let b = buf[pos++];
-  if (b < 128) {
-    r.pos = pos;
-    return b;
-  }
-  let v = b & 127;
-  if (pos >= end) giveUp();
-  b = buf[pos++];
-  v |= (b & 127) << 7;
-  if (b < 128) {
-    r.pos = pos;
-    return v;
-  }
-  if (pos >= end) giveUp();
-  b = buf[pos++];
-  v |= (b & 127) << 14;
-  if (b < 128) {
-    r.pos = pos;
-    return v;
-  }
-  if (pos >= end) giveUp();
-  b = buf[pos++];
-  v |= (b & 127) << 21;
-  if (b < 128) {
-    r.pos = pos;
-    return v;
-  }
-  // protobufjs reads a 5th byte only on its fast route (5+ bytes left), then skips 5 more blindly.
-  if (end - start < 5) giveUp();
-  b = buf[pos++];
-  v = (v | ((b & 15) << 28)) >>> 0;
-  if (b >= 128) {
-    pos += 5;
-    if (pos > end) giveUp();
-  }
-  r.pos = pos;
-  return v;
-}
-
-let LO = 0;
-let HI = 0;
-
-/** A 64-bit varint into LO/HI, as the codec's readVarint64 computes it. */
-function v64(r: Input, end: number): void {
-  const buf = r.buf;
-  let pos = r.pos;
-  let lo = 0;
-  let hi = 0;
-  let b: number;
-  for (let i = 0; i < 4; i++) {
-    if (pos >= end) giveUp();
-    b = buf[pos++];
-    lo = (lo | ((b & 0x7f) << (i * 7))) >>> 0;
-    if (b < 0x80) {
-      r.pos = pos;
-      LO = lo;
-      HI = 0;
-      return;
-    }
-  }
-  if (pos >= end) giveUp();
-  b = buf[pos++];
-  lo = (lo | ((b & 0x7f) << 28)) >>> 0;
-  hi = (b & 0x7f) >>> 4;
-  if (b >= 0x80) {
-    let i = 0;
-    for (; i < 5; i++) {
-      if (pos >= end) giveUp();
-      b = buf[pos++];
-      hi = (hi | ((b & 0x7f) << (i * 7 + 3))) >>> 0;
-      if (b < 0x80) break;
-    }
-    if (i === 5) giveUp();
-  }
-  r.pos = pos;
-  LO = lo;
-  HI = hi;
-}
-
-function f32(r: Input, end: number): number {
-  const pos = r.pos;
-  if (pos + 4 > end) giveUp();
-  const buf = r.buf;
-  r.pos = pos + 4;
-  return (buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16) | (buf[pos + 3] << 24)) >>> 0;
-}
-
-function fixed64(r: Input, end: number): void {
-  LO = f32(r, end);
-  HI = f32(r, end);
-}
 
 function u64String(lo: number, hi: number): string {
   if (hi === 0) return `${lo}`;
@@ -379,33 +264,11 @@ function s64String(lo: number, hi: number): string {
   return String((u >> 1n) ^ -(u & 1n));
 }
 
-/** LO/HI as a signed number, or NaN when it is beyond ±2^53. */
+/** lo/hi as a signed number, or NaN when it is beyond ±2^53. */
 function i64Number(lo: number, hi: number): number {
   if (hi < 0x200000) return hi * 4294967296 + lo;
   if (hi >= 0xffe00000) return (hi - 4294967296) * 4294967296 + lo;
   return NaN;
-}
-
-function readString(r: Input, end: number): string {
-  const len = u32(r, end);
-  const start = r.pos;
-  const stop = start + len;
-  if (stop > end) giveUp();
-  r.pos = stop;
-  if (len === 0) return '';
-  const s = r.view.utf8Slice(start, stop);
-  // Valid UTF-8 (no replacement character) decodes the same in protobufjs's own decoder.
-  if (r.isBuffer || s.indexOf('\uFFFD') === -1) return s;
-  return utf8Read(r.buf.subarray(start, stop), 0, len);
-}
-
-function readBytesBase64(r: Input, end: number): string {
-  const len = u32(r, end);
-  const start = r.pos;
-  const stop = start + len;
-  if (stop > end) giveUp();
-  r.pos = stop;
-  return len === 0 ? '' : r.view.toString('base64', start, stop);
 }
 
 /** Reads one scalar or enum value of a field and prints it. */
@@ -414,97 +277,51 @@ function readScalar(r: Input, f: FastField, kind: number, end: number): unknown 
     case K_STRING:
       return readString(r, end);
     case K_INT32:
-      return u32(r, end) | 0;
+      return readVarint32(r, end) | 0;
     case K_ENUM: {
-      const v = u32(r, end) | 0;
+      const v = readVarint32(r, end) | 0;
       if (f.nullEnum) return null;
       const name = f.enumNames!.get(v);
       return name === undefined ? v : name;
     }
     case K_BOOL:
-      return u32(r, end) !== 0;
+      return readBool(r, end);
     case K_INT64:
-      v64(r, end);
-      return i64String(LO, HI);
+      readVarint64(r, end);
+      return i64String(r.lo, r.hi);
     case K_UINT64:
-      v64(r, end);
-      return u64String(LO, HI);
+      readVarint64(r, end);
+      return u64String(r.lo, r.hi);
     case K_SINT64:
-      v64(r, end);
-      return s64String(LO, HI);
+      readVarint64(r, end);
+      return s64String(r.lo, r.hi);
     case K_UINT32:
-      return u32(r, end);
+      return readVarint32(r, end);
     case K_SINT32: {
-      const v = u32(r, end);
+      const v = readVarint32(r, end);
       return ((v >>> 1) ^ -(v & 1)) | 0;
     }
     case K_FIXED32:
-      return f32(r, end);
+      return readFixed32(r, end);
     case K_SFIXED32:
-      return f32(r, end) | 0;
+      return readFixed32(r, end) | 0;
     case K_FIXED64:
-      fixed64(r, end);
-      return u64String(LO, HI);
+      readFixed64(r, end);
+      return u64String(r.lo, r.hi);
     case K_SFIXED64:
-      fixed64(r, end);
-      return i64String(LO, HI);
+      readFixed64(r, end);
+      return i64String(r.lo, r.hi);
     case K_DOUBLE: {
-      const pos = r.pos;
-      if (pos + 8 > end) giveUp();
-      const v = floatUtil.readDoubleLE(r.buf, pos);
-      r.pos = pos + 8;
+      const v = readDouble(r, end);
       return Number.isFinite(v) ? v : nonFiniteJson(v);
     }
-    case K_FLOAT: {
-      const pos = r.pos;
-      if (pos + 4 > end) giveUp();
-      const v = floatUtil.readFloatLE(r.buf, pos);
-      r.pos = pos + 4;
-      return float32Json(v);
-    }
+    case K_FLOAT:
+      return float32Json(readFloat(r, end));
     case K_BYTES:
       return readBytesBase64(r, end);
     default:
       return giveUp();
   }
-}
-
-function skipField(r: Input, wire: number, end: number): void {
-  switch (wire) {
-    case 0: {
-      const buf = r.buf;
-      let pos = r.pos;
-      do {
-        if (pos >= end) giveUp();
-      } while (buf[pos++] & 128);
-      r.pos = pos;
-      return;
-    }
-    case 1:
-      if (r.pos + 8 > end) giveUp();
-      r.pos += 8;
-      return;
-    case 2: {
-      const len = u32(r, end);
-      if (r.pos + len > end) giveUp();
-      r.pos += len;
-      return;
-    }
-    case 5:
-      if (r.pos + 4 > end) giveUp();
-      r.pos += 4;
-      return;
-    default:
-      giveUp(); // groups, stray end-group tags, invalid wire types
-  }
-}
-
-/** The end of a length-delimited value starting at r.pos. */
-function subEnd(r: Input, end: number): number {
-  const len = u32(r, end);
-  const stop = r.pos + len;
-  if (stop > end) giveUp();
-  return stop;
 }
 
 // ---------------------------------------------------------------------------
@@ -560,7 +377,7 @@ function readFields(r: Input, p: FastPlan, end: number, depth: number): Record<s
   const byNum = p.byNum;
   let next = 0;
   while (r.pos < end) {
-    const t = u32(r, end);
+    const t = readVarint32(r, end);
     const id = t >>> 3;
     const wire = t & 7;
     const f = id < byNum.length ? byNum[id] : p.far.get(id);
@@ -605,7 +422,7 @@ function readFields(r: Input, p: FastPlan, end: number, depth: number): Record<s
 function readSingular(r: Input, f: FastField, wire: number, end: number, depth: number): unknown {
   if (f.kind === K_MESSAGE) {
     if (wire !== 2) giveUp();
-    const stop = subEnd(r, end);
+    const stop = readLength(r, end);
     return readMessage(r, subPlan(f), stop, depth + 1);
   }
   if (wire !== f.wire) giveUp();
@@ -616,10 +433,10 @@ function readRepeated(r: Input, f: FastField, wire: number, list: unknown[], end
   const kind = f.kind;
   if (kind === K_MESSAGE) {
     if (wire !== 2) giveUp();
-    const stop = subEnd(r, end);
+    const stop = readLength(r, end);
     list.push(readMessage(r, subPlan(f), stop, depth + 1));
   } else if (wire === 2 && f.packable) {
-    const stop = subEnd(r, end);
+    const stop = readLength(r, end);
     while (r.pos < stop) list.push(readScalar(r, f, kind, stop));
   } else {
     if (wire !== f.wire) giveUp();
@@ -631,12 +448,12 @@ function readMapEntry(
   r: Input, f: FastField, wire: number, obj: Record<string, unknown>, end: number, depth: number,
 ): void {
   if (wire !== 2) giveUp();
-  const stop = subEnd(r, end);
+  const stop = readLength(r, end);
   let key: string | undefined;
   let value: unknown;
   let hasValue = false;
   while (r.pos < stop) {
-    const t = u32(r, stop);
+    const t = readVarint32(r, stop);
     const w = t & 7;
     switch (t >>> 3) {
       case 1:
@@ -646,7 +463,7 @@ function readMapEntry(
       case 2:
         if (f.kind === K_MESSAGE) {
           if (w !== 2 || hasValue) giveUp(); // a second value would merge
-          const valueEnd = subEnd(r, stop);
+          const valueEnd = readLength(r, stop);
           value = readMessage(r, subPlan(f), valueEnd, depth + 1);
         } else {
           if (w !== f.wire) giveUp();
@@ -672,25 +489,21 @@ function readMapEntry(
 // ---------------------------------------------------------------------------
 
 function readInt32(r: Input, end: number): number {
-  return u32(r, end) | 0;
-}
-
-function readBool(r: Input, end: number): boolean {
-  return u32(r, end) !== 0;
+  return readVarint32(r, end) | 0;
 }
 
 function readInt64(r: Input, end: number): string {
-  v64(r, end);
-  return i64String(LO, HI);
+  readVarint64(r, end);
+  return i64String(r.lo, r.hi);
 }
 
 function readUint64(r: Input, end: number): string {
-  v64(r, end);
-  return u64String(LO, HI);
+  readVarint64(r, end);
+  return u64String(r.lo, r.hi);
 }
 
 function readEnum(r: Input, f: FastField, end: number): unknown {
-  const v = u32(r, end) | 0;
+  const v = readVarint32(r, end) | 0;
   if (f.nullEnum) return null;
   const name = f.enumNames!.get(v);
   return name === undefined ? v : name;
@@ -704,18 +517,18 @@ function otherTag(r: Input, p: FastPlan, t: number, end: number): void {
 }
 
 function readSub(r: Input, f: FastField, end: number, depth: number): unknown {
-  const stop = subEnd(r, end);
+  const stop = readLength(r, end);
   return readMessage(r, subPlan(f), stop, depth + 1);
 }
 
 function readPacked(r: Input, f: FastField, list: unknown[], end: number): void {
-  const stop = subEnd(r, end);
+  const stop = readLength(r, end);
   const kind = f.kind;
   while (r.pos < stop) list.push(readScalar(r, f, kind, stop));
 }
 
 const HELPERS = {
-  u32, giveUp, readString, readInt32, readBool, readInt64, readUint64, readEnum, readScalar, readSub,
+  readVarint32, giveUp, readString, readInt32, readBool, readInt64, readUint64, readEnum, readScalar, readSub,
   readPacked, readMapEntry, otherTag,
 };
 
@@ -727,7 +540,7 @@ function scalarExpr(f: FastField, i: number): string {
     case K_INT32:
       return 'readInt32(r, end)';
     case K_UINT32:
-      return 'u32(r, end)';
+      return 'readVarint32(r, end)';
     case K_BOOL:
       return 'readBool(r, end)';
     case K_INT64:
@@ -794,7 +607,7 @@ function compileDecoder(p: FastPlan): FieldsDecoder {
     `return function decode(r, end, depth) {`,
     locals.length > 0 ? `let ${locals.join(', ')};` : '',
     `while (r.pos < end) {`,
-    `const t = u32(r, end);`,
+    `const t = readVarint32(r, end);`,
     `switch (t) {`,
     ...cases,
     `default: otherTag(r, P, t, end);`,
@@ -845,18 +658,18 @@ function readSecondsNanos(r: Input, end: number): void {
   let hi = 0;
   let nanos = 0;
   while (r.pos < end) {
-    const t = u32(r, end);
+    const t = readVarint32(r, end);
     const wire = t & 7;
     switch (t >>> 3) {
       case 1:
         if (wire !== 0) giveUp();
-        v64(r, end);
-        lo = LO;
-        hi = HI;
+        readVarint64(r, end);
+        lo = r.lo;
+        hi = r.hi;
         break;
       case 2:
         if (wire !== 0) giveUp();
-        nanos = u32(r, end) | 0;
+        nanos = readVarint32(r, end) | 0;
         break;
       case 0:
         giveUp();
@@ -957,7 +770,7 @@ function readAny(r: Input, p: FastPlan, end: number, depth: number): Record<stri
   let start = 0;
   let stop = 0;
   while (r.pos < end) {
-    const t = u32(r, end);
+    const t = readVarint32(r, end);
     const wire = t & 7;
     switch (t >>> 3) {
       case 1:
@@ -966,7 +779,7 @@ function readAny(r: Input, p: FastPlan, end: number, depth: number): Record<stri
         break;
       case 2:
         if (wire !== 2) giveUp();
-        stop = subEnd(r, end);
+        stop = readLength(r, end);
         start = r.pos;
         r.pos = stop;
         break;
@@ -979,8 +792,9 @@ function readAny(r: Input, p: FastPlan, end: number, depth: number): Record<stri
   }
   if (r.pos !== end) giveUp();
   if (typeUrl === '') {
+    // No type to decode it with: an unknown Any, its bytes kept as base64 (as ./json-print.ts prints it).
     if (stop === start) return {};
-    giveUp();
+    return { '@type': '', value: r.view.toString('base64', start, stop) };
   }
   const type = r.resolve(typeUrl);
   if (!type) giveUp();
@@ -1011,7 +825,7 @@ function readValue(r: Input, p: FastPlan, end: number, depth: number): unknown {
   let list: unknown;
   const slots = p.slots;
   while (r.pos < end) {
-    const t = u32(r, end);
+    const t = readVarint32(r, end);
     const wire = t & 7;
     const id = t >>> 3;
     if (id > 6 || id === 0) {
@@ -1026,12 +840,11 @@ function readValue(r: Input, p: FastPlan, end: number, depth: number): unknown {
     switch (id) {
       case 1:
         if (wire !== 0) giveUp();
-        u32(r, end);
+        readVarint32(r, end);
         break;
       case 2:
-        if (wire !== 1 || r.pos + 8 > end) giveUp();
-        num = floatUtil.readDoubleLE(r.buf, r.pos);
-        r.pos += 8;
+        if (wire !== 1) giveUp();
+        num = readDouble(r, end);
         break;
       case 3:
         if (wire !== 2) giveUp();
@@ -1039,12 +852,12 @@ function readValue(r: Input, p: FastPlan, end: number, depth: number): unknown {
         break;
       case 4:
         if (wire !== 0) giveUp();
-        bool = u32(r, end) !== 0;
+        bool = readBool(r, end);
         break;
       case 5:
       case 6: {
         if (wire !== 2 || set & (1 << id)) giveUp(); // a second one would merge
-        const stop = subEnd(r, end);
+        const stop = readLength(r, end);
         const v = readMessage(r, subPlan(f), stop, depth + 1);
         if (id === 5) struct = v;
         else list = v;

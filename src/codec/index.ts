@@ -13,5 +13,6 @@ export {
   retryDelayFromDetails,
   statusFromJson,
 } from './status.js';
-export { MAX_NESTING_DEPTH, base64Decode, base64Encode, parseDuration } from './json.js';
+export { MAX_NESTING_DEPTH } from './schema.js';
+export { base64Decode, base64Encode, parseDuration } from './wkt.js';
 export { createBuiltinRoot } from './protos.js';

@@ -7,10 +7,11 @@ import type * as protobuf from 'protobufjs';
 import { DecodeError, InvalidOperationError } from '../errors.js';
 import type { AnyMessage } from '../types.js';
 import { decodeBinaryFast } from './fast.js';
-import { CodecError, MessageCodec, compilePlan, setOwn, typeNameOf, type MessageData } from './json.js';
+import { MessageCodec } from './json.js';
+import { CodecError, compilePlan, setOwn, typeNameOf, type MessageData } from './schema.js';
 import { builtinRoot } from './protos.js';
 
-export { typeNameOf } from './json.js';
+export { typeNameOf } from './schema.js';
 
 /**
  * A function that turns an `Any` into a value of type `T`; throw `DecodeError`
@@ -230,6 +231,12 @@ export class TypeRegistry {
    * Decodes an Any (binary `value` preferred, else `json`, else an empty
    * message) into its proto3 JSON form: a plain object of fields for ordinary
    * messages, the special form (a string, a JSON value, …) for well-known types.
+   *
+   * An Any nested in the payload that has bytes but an empty type URL decodes
+   * as an unknown Any, `{ '@type': '', value: '<base64 bytes>' }`, rather than
+   * failing the whole payload (the JSON parser takes that form back); a nested
+   * Any of a non-empty type URL the registry does not know is a DecodeError
+   * naming that URL. JSON may name fields by JSON name or proto name.
    *
    * @example
    * ```ts

@@ -5,6 +5,7 @@
  */
 import { InvalidOperationError } from '../errors.js';
 import type { AnyMessage, OperationResource, RpcStatus } from '../types.js';
+import { MAX_JSON_NESTING_DEPTH, jsonDepthExceeds } from './schema.js';
 
 const MAX_TYPE_URL = 2048;
 
@@ -39,7 +40,11 @@ export function checkResource(raw: unknown, expectedName: string): OperationReso
   return resource;
 }
 
-/** Checks one `Any`: a non-empty type URL, bytes as Uint8Array, JSON as an object. */
+/**
+ * Checks one `Any`: a non-empty type URL, bytes as Uint8Array, JSON as an
+ * object nested no deeper than the codec decodes (so that `JSON.stringify`
+ * of the operation, its resume token, cannot overflow the stack).
+ */
 export function checkAny(raw: unknown, where: string): AnyMessage {
   if (!isRecord(raw)) throw new InvalidOperationError(`${where} is ${describe(raw)}, not an Any`);
   const { typeUrl, value, json } = raw;
@@ -53,6 +58,9 @@ export function checkAny(raw: unknown, where: string): AnyMessage {
   }
   if (json != null) {
     if (!isRecord(json)) throw new InvalidOperationError(`${where} (${typeUrl}) has JSON of type ${describe(json)}, not an object`);
+    if (jsonDepthExceeds(json, MAX_JSON_NESTING_DEPTH)) {
+      throw new InvalidOperationError(`${where} (${typeUrl}) has JSON nested deeper than ${MAX_JSON_NESTING_DEPTH} levels`);
+    }
     any.json = json;
   }
   return any;

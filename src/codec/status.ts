@@ -11,7 +11,9 @@ import {
   type DecodedDetail,
 } from '../errors.js';
 import { Code, type AnyMessage, type RpcStatus } from '../types.js';
-import { MessageCodec, base64Encode, parseDuration, setOwn, typeNameOf, type MessageData } from './json.js';
+import { MessageCodec } from './json.js';
+import { setOwn, typeNameOf, type MessageData } from './schema.js';
+import { base64Encode, parseDuration } from './wkt.js';
 import { builtinType } from './protos.js';
 import { TypeRegistry, anyFromJson, describe, isJsonObject } from './registry.js';
 

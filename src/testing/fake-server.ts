@@ -122,6 +122,7 @@ export class FakeOperationsServer {
   private readonly options: Required<Omit<FakeOperationsServerOptions, 'types'>>;
   private readonly types?: TypeRegistry;
   private counter = 0;
+  private unreachableNames: string[] = [];
 
   constructor(options: FakeOperationsServerOptions = {}) {
     this.options = { waitOperation: options.waitOperation ?? true, cancelOperation: options.cancelOperation ?? true };
@@ -223,6 +224,25 @@ export class FakeOperationsServer {
     const queue = this.injected.get(method as OperationsMethod) ?? [];
     for (let i = 0; i < times; i++) queue.push(error);
     this.injected.set(method as OperationsMethod, queue);
+  }
+
+  /**
+   * Marks resources (such as `projects/p/locations/eu`) as unreachable for
+   * ListOperations: from now on a list with `returnPartialSuccess` names them
+   * in `unreachable`, and a list without it fails with UNAVAILABLE. An empty
+   * list makes everything reachable again.
+   *
+   * @example
+   * ```ts
+   * server.setUnreachable(['projects/p/locations/eu']);
+   * const page = await transport.listOperations({ name: 'operations', returnPartialSuccess: true }); // page.unreachable: ['projects/p/locations/eu']
+   * ```
+   */
+  setUnreachable(names: readonly string[]): void {
+    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && n !== '')) {
+      throw new TypeError('FakeOperationsServer.setUnreachable: names must be an array of non-empty strings');
+    }
+    this.unreachableNames = [...names];
   }
 
   /**
@@ -359,7 +379,8 @@ export class FakeOperationsServer {
         this.waiters.get(name)?.delete(finish);
         reject(options.signal!.reason);
       };
-      const timer = setTimeout(finish, Math.max(0, Number.isFinite(limit) ? limit : 0));
+      // WaitOperation is best effort: past what setTimeout holds (about 24.8 days) it returns then.
+      const timer = setTimeout(finish, Math.min(2_147_483_647, Math.max(0, Number.isFinite(limit) ? limit : 0)));
       set.add(finish);
       options.signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -380,9 +401,15 @@ export class FakeOperationsServer {
     const matching = [...this.operations.values()]
       .filter((e) => e.resource.name.startsWith(prefix) && (done === undefined || e.resource.done === done))
       .map((e) => this.copy(e.resource));
+    const unreachable = this.unreachableNames;
+    if (unreachable.length > 0 && request.returnPartialSuccess !== true) {
+      throw new RpcError(Code.UNAVAILABLE, `cannot list ${request.name}: ${unreachable.join(', ')} unreachable (ask for returnPartialSuccess)`);
+    }
     const page = matching.slice(offset, offset + size);
     const next = offset + size < matching.length ? Buffer.from(`offset:${offset + size}`).toString('base64url') : '';
-    return { operations: page, nextPageToken: next };
+    const response: ListOperationsResponse = { operations: page, nextPageToken: next };
+    if (unreachable.length > 0) response.unreachable = [...unreachable];
+    return response;
   }
 
   private copy(resource: OperationResource): OperationResource {

@@ -338,6 +338,116 @@ export interface ProxyStats {
 }
 
 /**
+ * One HTTP/2 frame a {@link FaultProxy} in `http2` mode forwarded (or injected).
+ *
+ * @example
+ * ```ts
+ * const resets = proxy.frames.filter((f) => f.from === 'client' && f.type === HTTP2_FRAME.RST_STREAM);
+ * ```
+ */
+export interface Http2FrameRecord {
+  /** Who sent it: the client, or the server behind the proxy. */
+  from: 'client' | 'server';
+  /** Frame type (see {@link HTTP2_FRAME}). */
+  type: number;
+  /** Stream the frame belongs to; 0 for connection frames. */
+  streamId: number;
+  /** Error code of a RST_STREAM or GOAWAY frame. */
+  errorCode?: number;
+  /** `performance.now()` when the proxy saw it. */
+  at: number;
+}
+
+/**
+ * HTTP/2 frame types (RFC 9113 §6).
+ *
+ * @example
+ * ```ts
+ * proxy.frames.some((f) => f.from === 'server' && f.type === HTTP2_FRAME.GOAWAY);
+ * ```
+ */
+export const HTTP2_FRAME = {
+  /** DATA */
+  DATA: 0x0,
+  /** HEADERS */
+  HEADERS: 0x1,
+  /** RST_STREAM: a stream reset, e.g. a cancelled gRPC call. */
+  RST_STREAM: 0x3,
+  /** SETTINGS */
+  SETTINGS: 0x4,
+  /** PING */
+  PING: 0x6,
+  /** GOAWAY: the connection is being shut down. */
+  GOAWAY: 0x7,
+} as const;
+
+/** The client connection preface of HTTP/2, which precedes the client's first frame. */
+const HTTP2_PREFACE_LENGTH = 24;
+/** Frames recorded at most, oldest dropped first. */
+const MAX_FRAME_RECORDS = 100_000;
+
+/**
+ * Splits an HTTP/2 byte stream into whole frames: `push` bytes, get back
+ * complete frames (the partial tail is kept for the next push).
+ */
+class FrameSplitter {
+  private buffered: Buffer = Buffer.alloc(0);
+  private prefaceLeft: number;
+
+  constructor(preface: boolean) {
+    this.prefaceLeft = preface ? HTTP2_PREFACE_LENGTH : 0;
+  }
+
+  push(chunk: Buffer): Buffer[] {
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    const out: Buffer[] = [];
+    if (this.prefaceLeft > 0) {
+      const n = Math.min(this.prefaceLeft, this.buffered.length);
+      out.push(this.buffered.subarray(0, n));
+      this.buffered = this.buffered.subarray(n);
+      this.prefaceLeft -= n;
+      if (this.prefaceLeft > 0) return out;
+    }
+    while (this.buffered.length >= 9) {
+      const length = this.buffered.readUIntBE(0, 3);
+      if (this.buffered.length < 9 + length) break;
+      out.push(this.buffered.subarray(0, 9 + length));
+      this.buffered = this.buffered.subarray(9 + length);
+    }
+    return out;
+  }
+}
+
+function frameRecord(frame: Buffer, from: 'client' | 'server'): Http2FrameRecord | undefined {
+  if (frame.length < 9) return undefined; // a piece of the preface
+  const type = frame[3];
+  const record: Http2FrameRecord = { from, type, streamId: frame.readUInt32BE(5) & 0x7fffffff, at: performance.now() };
+  if (type === HTTP2_FRAME.RST_STREAM && frame.length >= 13) record.errorCode = frame.readUInt32BE(9);
+  if (type === HTTP2_FRAME.GOAWAY && frame.length >= 17) record.errorCode = frame.readUInt32BE(13);
+  return record;
+}
+
+/** A GOAWAY frame: last stream id, error code, no debug data. */
+function goawayFrame(lastStreamId: number, errorCode: number): Buffer {
+  const frame = Buffer.alloc(17);
+  frame.writeUIntBE(8, 0, 3);
+  frame[3] = HTTP2_FRAME.GOAWAY;
+  frame.writeUInt32BE(lastStreamId & 0x7fffffff, 9);
+  frame.writeUInt32BE(errorCode >>> 0, 13);
+  return frame;
+}
+
+/** A proxied connection: the client's socket and ours to the server. */
+interface ProxyPair {
+  client: net.Socket;
+  upstream: net.Socket;
+  /** Highest stream id the client opened (http2 mode). */
+  lastStreamId: number;
+  /** Server-to-client frames are held back (a GOAWAY was injected). */
+  frozen: boolean;
+}
+
+/**
  * A loopback TCP proxy in front of a server (gRPC or HTTP alike) that can cut
  * its live connections on command or at random: the client sees the
  * connection reset in the middle of whatever it was doing. When the upstream
@@ -355,7 +465,9 @@ export interface ProxyStats {
 export class FaultProxy {
   /** Counters. */
   readonly stats: ProxyStats = { accepted: 0, cut: 0, refused: 0 };
-  private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  /** In `http2` mode: every frame forwarded or injected, in order (the latest 100,000). */
+  readonly frames: Http2FrameRecord[] = [];
+  private readonly pairs = new Set<ProxyPair>();
   private readonly random: () => number;
   private cutTimer?: ReturnType<typeof setTimeout>;
   private closing?: Promise<void>;
@@ -365,20 +477,24 @@ export class FaultProxy {
     /** The port the proxy listens on (127.0.0.1). */
     readonly port: number,
     seed: number,
+    /** Whether the proxy splits the traffic into HTTP/2 frames (records them, can inject a GOAWAY). */
+    readonly http2: boolean,
   ) {
     this.random = seededRandom(seed);
   }
 
   /**
    * Starts a proxy on 127.0.0.1 (`port`, default ephemeral) forwarding to
-   * `target` (a port on 127.0.0.1, or `{ host, port }`).
+   * `target` (a port on 127.0.0.1, or `{ host, port }`). With `http2: true`
+   * (for gRPC) the proxy forwards whole HTTP/2 frames, records them in
+   * `frames`, and can end connections with `goaway()`.
    *
    * @example
    * ```ts
    * const proxy = await FaultProxy.listen({ target: { host: '127.0.0.1', port: 8080 }, seed: 3 });
    * ```
    */
-  static async listen(options: { target: number | { host?: string; port: number }; port?: number; seed?: number }): Promise<FaultProxy> {
+  static async listen(options: { target: number | { host?: string; port: number }; port?: number; seed?: number; http2?: boolean }): Promise<FaultProxy> {
     const target = typeof options.target === 'number' ? { host: '127.0.0.1', port: options.target } : { host: options.target.host ?? '127.0.0.1', port: options.target.port };
     let proxy: FaultProxy | undefined;
     const server = net.createServer((client) => proxy?.accept(client, target));
@@ -389,7 +505,7 @@ export class FaultProxy {
         resolve();
       });
     });
-    proxy = new FaultProxy(server, (server.address() as net.AddressInfo).port, options.seed ?? 1);
+    proxy = new FaultProxy(server, (server.address() as net.AddressInfo).port, options.seed ?? 1, options.http2 === true);
     return proxy;
   }
 
@@ -418,6 +534,32 @@ export class FaultProxy {
     const n = this.pairs.size;
     for (const pair of [...this.pairs]) this.cut(pair);
     return n;
+  }
+
+  /**
+   * Ends every live connection the way an HTTP/2 server in trouble does: a
+   * GOAWAY frame with `errorCode` (default 2, INTERNAL_ERROR, what Node.js
+   * servers send on a flood of stream resets) to the client, between two
+   * whole frames, then both sockets closed. grpc-js fails every call on that
+   * connection with INTERNAL "Session closed with error code 2". Only in
+   * `http2` mode; returns how many connections it ended.
+   *
+   * @example
+   * ```ts
+   * const proxy = await FaultProxy.listen({ target: port, http2: true });
+   * proxy.goaway(); // in-flight calls fail, the client reconnects
+   * ```
+   */
+  goaway(errorCode: number = 2): number {
+    if (!this.http2) throw new TypeError('FaultProxy.goaway: only a proxy started with http2: true can send a GOAWAY');
+    const pairs = [...this.pairs];
+    for (const pair of pairs) {
+      pair.frozen = true;
+      const frame = goawayFrame(pair.lastStreamId, errorCode);
+      this.record(frameRecord(frame, 'server'));
+      pair.client.write(frame, () => setTimeout(() => this.cut(pair), 20));
+    }
+    return pairs.length;
   }
 
   /**
@@ -494,7 +636,7 @@ export class FaultProxy {
       return;
     }
     const upstream = net.connect(target.port, target.host);
-    const pair = { client, upstream };
+    const pair: ProxyPair = { client, upstream, lastStreamId: 0, frozen: false };
     this.pairs.add(pair);
     let connected = false;
     upstream.once('connect', () => {
@@ -510,11 +652,37 @@ export class FaultProxy {
     upstream.on('error', end);
     client.on('close', end);
     upstream.on('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (!this.http2) {
+      client.pipe(upstream);
+      upstream.pipe(client);
+      return;
+    }
+    const fromClient = new FrameSplitter(true);
+    const fromServer = new FrameSplitter(false);
+    client.on('data', (chunk: Buffer) => {
+      for (const frame of fromClient.push(chunk)) {
+        const record = frameRecord(frame, 'client');
+        if (record?.type === HTTP2_FRAME.HEADERS) pair.lastStreamId = Math.max(pair.lastStreamId, record.streamId);
+        this.record(record);
+        if (!upstream.destroyed) upstream.write(frame);
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      for (const frame of fromServer.push(chunk)) {
+        if (pair.frozen) return;
+        this.record(frameRecord(frame, 'server'));
+        if (!client.destroyed) client.write(frame);
+      }
+    });
   }
 
-  private cut(pair: { client: net.Socket; upstream: net.Socket }, count = true): void {
+  private record(record: Http2FrameRecord | undefined): void {
+    if (!record) return;
+    if (this.frames.length >= MAX_FRAME_RECORDS) this.frames.splice(0, this.frames.length - MAX_FRAME_RECORDS + 1);
+    this.frames.push(record);
+  }
+
+  private cut(pair: ProxyPair, count = true): void {
     if (!this.pairs.delete(pair)) return;
     if (count) this.stats.cut++;
     reset(pair.client);

@@ -15,7 +15,7 @@ import {
   operationsServiceDefinition,
   type OperationsMethodName,
 } from '../transports/grpc.js';
-import { Code, type AnyMessage, type CallOptions, type OperationResource, type OperationsTransport } from '../types.js';
+import { Code, type AnyMessage, type CallOptions, type ListOperationsRequest, type OperationResource, type OperationsTransport } from '../types.js';
 
 /** WaitOperation timeout handed to the backend when the request carries none. */
 const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
@@ -180,7 +180,7 @@ export async function serveGrpc(backend: OperationsTransport, options: ServeGrpc
       const onCancelled = () => controller.abort(new RpcError(Code.CANCELLED, 'call cancelled by the client'));
       call.on('cancelled', onCancelled);
       const timer =
-        remaining === undefined
+        remaining === undefined || remaining > 2_147_483_647
           ? undefined
           : setTimeout(() => controller.abort(new RpcError(Code.DEADLINE_EXCEEDED, 'deadline exceeded')), remaining);
       const finish = () => {
@@ -242,14 +242,13 @@ export async function serveGrpc(backend: OperationsTransport, options: ServeGrpc
       return {};
     }),
     ListOperations: handler('ListOperations', async (request, callOptions) => {
-      const listRequest: { name: string; filter?: string; pageSize?: number; pageToken?: string } = {
-        name: request.name as string,
-      };
+      const listRequest: ListOperationsRequest = { name: request.name as string };
       if (request.filter) listRequest.filter = request.filter as string;
       if (request.pageSize) listRequest.pageSize = request.pageSize as number;
       if (request.pageToken) listRequest.pageToken = request.pageToken as string;
+      if (request.returnPartialSuccess === true) listRequest.returnPartialSuccess = true;
       const page = await backend.listOperations(listRequest, callOptions);
-      return { operations: page.operations.map(encode), nextPageToken: page.nextPageToken ?? '' };
+      return { operations: page.operations.map(encode), nextPageToken: page.nextPageToken ?? '', unreachable: page.unreachable ?? [] };
     }),
   };
   server.addService(operationsServiceDefinition, implementation);

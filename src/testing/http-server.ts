@@ -180,11 +180,18 @@ export async function serveHttp(
             request.pageSize = Number(pageSize);
           }
           if (pageToken !== null) request.pageToken = pageToken;
+          const partial = url.searchParams.get('returnPartialSuccess') ?? url.searchParams.get('return_partial_success');
+          if (partial !== null) {
+            if (partial !== 'true' && partial !== 'false') throw new RpcError(Code.INVALID_ARGUMENT, `invalid returnPartialSuccess ${JSON.stringify(partial)}`);
+            if (partial === 'true') request.returnPartialSuccess = true;
+          }
           const page = await backend.listOperations(request, callOptions);
-          result = {
+          const out: Record<string, unknown> = {
             operations: page.operations.map((op) => operationToJson(op, registry)),
             nextPageToken: page.nextPageToken ?? '',
           };
+          if (page.unreachable && page.unreachable.length > 0) out.unreachable = [...page.unreachable];
+          result = out;
           break;
         }
         case 'wait': {

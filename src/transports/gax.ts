@@ -11,7 +11,8 @@ import type * as protobuf from 'protobufjs';
 import { TypeRegistry } from '../codec/registry.js';
 import { anyFromJson, decodeDetails, decodeStatusBytes } from '../codec/status.js';
 import { RpcError, abortReason, type DecodedDetail } from '../errors.js';
-import { canonicalGrpcCode } from './grpc-codes.js';
+import { CancelPacer, type CancelPacing } from './cancel-pacer.js';
+import { canonicalGrpcCode, isConnectionLoss } from './grpc-codes.js';
 import {
   Code,
   type AnyMessage,
@@ -43,6 +44,27 @@ export interface GaxCallOptions {
   retry?: null;
   /** `false` for one page of a paginated method. */
   autoPaginate?: boolean;
+}
+
+/**
+ * The `ListOperationsRequest` handed to google-gax.
+ *
+ * @example
+ * ```ts
+ * const request: GaxListOperationsRequest = { name: 'operations', filter: '', pageSize: 50, pageToken: '' };
+ * ```
+ */
+export interface GaxListOperationsRequest {
+  /** The collection. */
+  name: string;
+  /** Server-defined filter. */
+  filter: string;
+  /** Page size; 0 for the server's default. */
+  pageSize: number;
+  /** Page token; empty for the first page. */
+  pageToken: string;
+  /** Sent only when true: reachable operations plus `unreachable` instead of a failure. */
+  returnPartialSuccess?: boolean;
 }
 
 /**
@@ -92,10 +114,7 @@ export interface GaxOperationsClient {
    * await client.operationsClient.listOperations({ name: 'operations', filter: '', pageSize: 50, pageToken: '' }, { autoPaginate: false });
    * ```
    */
-  listOperations(
-    request: { name: string; filter: string; pageSize: number; pageToken: string },
-    options?: GaxCallOptions,
-  ): PromiseLike<unknown>;
+  listOperations(request: GaxListOperationsRequest, options?: GaxCallOptions): PromiseLike<unknown>;
   /** The promise of the underlying service stub (a grpc-js client over gRPC, a fetch-based stub over REST). */
   operationsStub?: unknown;
 }
@@ -162,6 +181,13 @@ export interface GaxTransportOptions {
   waitDeadlineGraceMs?: number;
   /** Registry used to decode error details; default {@link TypeRegistry.default}. */
   registry?: TypeRegistry;
+  /**
+   * How fast abandoned calls (an aborted signal) are cancelled on the wire,
+   * as for {@link GrpcTransportOptions.cancelPacing}: a burst of 500, then 25
+   * per second, at most 200 per 10 ms by default. The caller's promise
+   * settles at once either way.
+   */
+  cancelPacing?: CancelPacing;
 }
 
 // ---------------------------------------------------------------------------
@@ -286,11 +312,28 @@ function canonicalCode(code: unknown): number | undefined {
 }
 
 /**
+ * The code of a gax failure that carries no status: a closed client is
+ * FAILED_PRECONDITION; a request the REST fallback cannot build because no
+ * URL template of the method matches the name ("Cannot build HTTP request
+ * for …") is UNIMPLEMENTED, as the server would answer for an unbound
+ * method; a lost connection (reset, refused, body cut off) is UNAVAILABLE;
+ * anything else UNKNOWN.
+ */
+function codeWithoutStatus(error: unknown, message: string): number {
+  if (/channel has been shut down|client has already been closed/i.test(message)) return Code.FAILED_PRECONDITION;
+  if (/^Cannot build HTTP request for /.test(message)) return Code.UNIMPLEMENTED;
+  if (isConnectionLoss(error)) return Code.UNAVAILABLE;
+  return Code.UNKNOWN;
+}
+
+/**
  * A google-gax failure (a grpc-js ServiceError or gax `GoogleError` with a
  * numeric `code`; `grpc-status-details-bin` in `metadata`; REST errors with
  * `details` as Any objects) → {@link RpcError} with the canonical code and
- * the details decoded. A failure without a code is UNKNOWN; a closed client
- * is FAILED_PRECONDITION.
+ * the details decoded. A call lost with its connection is UNAVAILABLE (a
+ * GOAWAY or session closed over gRPC, a reset or a body cut off over the REST
+ * fallback); a request the REST fallback has no URL for is UNIMPLEMENTED; a
+ * closed client is FAILED_PRECONDITION; any other failure without a code is UNKNOWN.
  *
  * @example
  * ```ts
@@ -305,8 +348,7 @@ export function rpcErrorFromGax(error: unknown, registry: TypeRegistry = TypeReg
   const e = error as unknown as Obj;
   const rawMessage = typeof e.details === 'string' ? e.details : typeof e.message === 'string' ? e.message : String(error);
   const given = canonicalCode(e.code);
-  const fallback = /channel has been shut down|client has already been closed/i.test(rawMessage) ? Code.FAILED_PRECONDITION : Code.UNKNOWN;
-  const code = canonicalGrpcCode(given ?? fallback, rawMessage);
+  const code = canonicalGrpcCode(given ?? codeWithoutStatus(error, rawMessage), rawMessage);
   let details: DecodedDetail[] = [];
   try {
     details =
@@ -379,8 +421,21 @@ function cancelGaxCall(pending: unknown): void {
   if (typeof cancel === 'function') cancel.call(pending);
 }
 
-/** A grpc-js style unary stub method: `(request, callOptions, callback) => call`. */
-type StubMethod = (request: Obj, options: { deadline?: Date }, callback: (err: unknown, response?: unknown) => void) => unknown;
+/** A grpc-js style unary stub method: `(request, [metadata,] callOptions, callback) => call`. */
+type StubMethod = {
+  (request: Obj, options: Obj, callback: (err: unknown, response?: unknown) => void): unknown;
+  (request: Obj, metadata: GrpcLikeMetadata, options: Obj, callback: (err: unknown, response?: unknown) => void): unknown;
+};
+
+/** What this module needs of a grpc-js `Metadata` (the instance gax built, from gax's own grpc-js). */
+interface GrpcLikeMetadata {
+  clone(): GrpcLikeMetadata;
+  get(key: string): unknown[];
+}
+
+function isGrpcMetadata(value: unknown): value is GrpcLikeMetadata {
+  return typeof value === 'object' && value !== null && typeof (value as GrpcLikeMetadata).clone === 'function' && typeof (value as GrpcLikeMetadata).get === 'function';
+}
 
 /** The gRPC stub's WaitOperation, or undefined when the stub is not a grpc-js client (REST fallback). */
 function grpcWaitMethod(stub: unknown): StubMethod | undefined {
@@ -389,6 +444,34 @@ function grpcWaitMethod(stub: unknown): StubMethod | undefined {
   if (typeof s.makeUnaryRequest !== 'function') return undefined; // the REST fallback stub is not a grpc-js Client
   const method = s.waitOperation ?? s.WaitOperation;
   return typeof method === 'function' ? (method as StubMethod).bind(stub) : undefined;
+}
+
+/** How long a metadata capture may take before WaitOperation goes without it. */
+const CAPTURE_LIMIT_MS = 1_000;
+
+/**
+ * Whether the client's ListOperationsRequest schema has `return_partial_success`
+ * (field 5; google-gax 5 bundles a google.longrunning without it and would
+ * drop it without a word). Probed by encoding a request through the gRPC
+ * stub's own serializer; a stub that cannot be probed (the REST fallback, a
+ * hand-made client) is trusted to send it.
+ */
+async function carriesPartialSuccess(stubPromise: unknown): Promise<boolean> {
+  let stub: unknown;
+  try {
+    stub = await stubPromise;
+  } catch {
+    return true; // the call itself will report the broken stub
+  }
+  const service = (stub as { constructor?: { service?: Record<string, { requestSerialize?: unknown }> } } | null)?.constructor?.service;
+  const serialize = service?.ListOperations?.requestSerialize ?? service?.listOperations?.requestSerialize;
+  if (typeof serialize !== 'function') return true;
+  try {
+    const bytes = (serialize as (value: unknown) => Uint8Array)({ name: '', returnPartialSuccess: true });
+    return bytes.includes(0x28); // tag of field 5, varint: only that field is set
+  } catch {
+    return false;
+  }
 }
 
 function msToDuration(ms: number): { seconds: number; nanos: number } {
@@ -440,8 +523,21 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
     return merged;
   };
 
+  let partialSuccess: Promise<boolean> | undefined;
+  const pacer = new CancelPacer(options.cancelPacing);
+  /**
+   * Cancels an abandoned call on the wire through the pacer (each cancel is
+   * an HTTP/2 RST_STREAM over gRPC); a call that ends by itself before its
+   * turn needs none.
+   */
+  const pacedCancel = (pending: unknown, cancel: () => void): void => {
+    const handle = { cancel };
+    pacer.cancel(handle);
+    const forget = (): void => pacer.forget(handle);
+    Promise.resolve(pending).then(forget, forget);
+  };
   const call = <T>(callOptions: CallOptions | undefined, start: () => PromiseLike<unknown>): Promise<T> =>
-    settleWithSignal<T>(start, callOptions?.signal, cancelGaxCall, mapError);
+    settleWithSignal<T>(start, callOptions?.signal, (pending) => pacedCancel(pending, () => cancelGaxCall(pending)), mapError);
 
   const transport: OperationsTransport = {
     async getOperation(name, callOptions) {
@@ -458,12 +554,21 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
     },
 
     async listOperations(request: ListOperationsRequest, callOptions?: CallOptions): Promise<ListOperationsResponse> {
-      const gaxRequest = {
+      const gaxRequest: GaxListOperationsRequest = {
         name: request.name ?? '',
         filter: request.filter ?? '',
         pageSize: request.pageSize ?? 0,
         pageToken: request.pageToken ?? '',
       };
+      if (request.returnPartialSuccess === true) {
+        if (!(await (partialSuccess ??= carriesPartialSuccess(client.operationsStub)))) {
+          throw new RpcError(
+            Code.UNIMPLEMENTED,
+            'ListOperations: this google-gax OperationsClient cannot send returnPartialSuccess (its google.longrunning.ListOperationsRequest has no return_partial_success field)',
+          );
+        }
+        gaxRequest.returnPartialSuccess = true;
+      }
       const answer = await call<unknown>(callOptions, () => client.listOperations(gaxRequest, gaxOptions(callOptions, { autoPaginate: false })));
       const [operations, nextRequest, raw] = Array.isArray(answer) ? (answer as unknown[]) : [undefined, undefined, answer];
       const rawResponse = isObject(raw) ? raw : {};
@@ -472,9 +577,71 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
       if (typeof nextPageToken !== 'string') {
         nextPageToken = isObject(nextRequest) && typeof nextRequest.pageToken === 'string' ? nextRequest.pageToken : '';
       }
-      return { operations: list.map(operationFromGax), nextPageToken: nextPageToken as string };
+      const page: ListOperationsResponse = { operations: list.map(operationFromGax), nextPageToken: nextPageToken as string };
+      const unreachable = Array.isArray(rawResponse.unreachable) ? rawResponse.unreachable.filter((u): u is string => typeof u === 'string') : [];
+      if (unreachable.length > 0) page.unreachable = unreachable;
+      return page;
     },
   };
+
+  /** `otherArgs` of the transport's callOptions, if any. */
+  const userOtherArgs = (): Obj => (isObject(options.callOptions?.otherArgs) ? options.callOptions.otherArgs : {});
+  /** grpc-js call options the user passed through `otherArgs.options` (interceptors, …); gax hands them to the stub. */
+  const userGrpcOptions = (): Obj => (isObject(userOtherArgs().options) ? (userOtherArgs().options as Obj) : {});
+  let gaxMetadata: Promise<GrpcLikeMetadata | undefined> | undefined;
+
+  /**
+   * The metadata gax builds for this client's calls, taken from a GetOperation
+   * that never reaches the wire: a grpc-js interceptor, last in the chain,
+   * records the metadata the call starts with and ends the call there. gax
+   * adds the same headers to every call of an OperationsClient (its
+   * `x-goog-api-client` and the `otherArgs.headers` of `callOptions`), so one
+   * capture serves every WaitOperation. Credentials are not in it: grpc-js
+   * adds them below the interceptors. Undefined when the client does not run
+   * grpc-js interceptors (a hand-made client), and then WaitOperation is sent
+   * without metadata as before.
+   */
+  function captureGaxMetadata(): Promise<GrpcLikeMetadata | undefined> {
+    let captured: GrpcLikeMetadata | undefined;
+    const capture = (): Obj => ({
+      start(metadata: unknown, listener: { onReceiveStatus?: (status: unknown) => void }) {
+        if (isGrpcMetadata(metadata)) captured = metadata.clone();
+        queueMicrotask(() =>
+          listener?.onReceiveStatus?.({ code: Code.CANCELLED, details: 'longrunning: metadata captured', metadata: isGrpcMetadata(metadata) ? metadata.clone() : metadata }),
+        );
+      },
+      sendMessage: () => undefined,
+      sendMessageWithContext: () => undefined,
+      startRead: () => undefined,
+      halfClose: () => undefined,
+      cancelWithStatus: () => undefined,
+      getPeer: () => '',
+      getAuthContext: () => null,
+    });
+    const grpcOptions = userGrpcOptions();
+    const interceptors = Array.isArray(grpcOptions.interceptors) ? grpcOptions.interceptors : [];
+    const callOptions: Obj = {
+      ...(options.callOptions ?? {}),
+      retry: null,
+      otherArgs: { ...userOtherArgs(), options: { ...grpcOptions, interceptors: [...interceptors, capture] } },
+    };
+    let pending: PromiseLike<unknown>;
+    try {
+      pending = client.getOperation({ name: '' }, callOptions as GaxCallOptions);
+    } catch {
+      return Promise.resolve(undefined);
+    }
+    // The interceptor ends the call within a microtask; a client that ignores it gets a bounded wait.
+    return new Promise<GrpcLikeMetadata | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(captured), CAPTURE_LIMIT_MS);
+      timer.unref?.();
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(captured);
+      };
+      Promise.resolve(pending).then(done, done);
+    });
+  }
 
   const stubPromise = client.operationsStub;
   if (options.waitOperation !== false && stubPromise != null) {
@@ -496,16 +663,20 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
         request.timeout = msToDuration(timeout);
         deadlineMs ??= timeout + (options.waitDeadlineGraceMs ?? Math.max(1000, timeout * 0.1));
       }
-      const stubOptions: { deadline?: Date } = {};
-      if (deadlineMs !== undefined && Number.isFinite(deadlineMs)) stubOptions.deadline = new Date(Date.now() + Math.max(0, deadlineMs));
+      const deadline = deadlineMs !== undefined && Number.isFinite(deadlineMs) ? new Date(Date.now() + Math.max(0, deadlineMs)) : undefined;
+      // The metadata gax sends with GetOperation: the client's x-goog-api-client and the callOptions headers.
+      const metadata = await settleWithSignal<GrpcLikeMetadata | undefined>(() => (gaxMetadata ??= captureGaxMetadata()), signal, () => undefined, mapError);
+      const stubOptions: Obj = { ...userGrpcOptions() };
+      if (deadline) stubOptions.deadline = deadline;
       let grpcCall: unknown;
       const operation = await settleWithSignal<unknown>(
         () =>
           new Promise((resolve, reject) => {
-            grpcCall = wait(request, stubOptions, (err, response) => (err ? reject(err) : resolve(response)));
+            const callback = (err: unknown, response?: unknown): void => (err ? reject(err) : resolve(response));
+            grpcCall = metadata ? wait(request, metadata.clone(), stubOptions, callback) : wait(request, stubOptions, callback);
           }),
         signal,
-        () => cancelGaxCall(grpcCall),
+        (pending) => pacedCancel(pending, () => cancelGaxCall(grpcCall)),
         mapError,
       );
       return operationFromGax(operation);

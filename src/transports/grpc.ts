@@ -10,7 +10,9 @@ import { RpcError, abortReason, type DecodedDetail } from '../errors.js';
 import { builtinType } from '../codec/protos.js';
 import { TypeRegistry } from '../codec/registry.js';
 import { decodeDetails, decodeStatusBytes } from '../codec/status.js';
+import { CancelPacer, type CancelPacing } from './cancel-pacer.js';
 import { canonicalGrpcCode } from './grpc-codes.js';
+import { resolveProvider } from './provider.js';
 import {
   Code,
   type AnyMessage,
@@ -77,6 +79,15 @@ export interface GrpcTransportOptions {
    * at once with UNAVAILABLE; they still end at their deadline. Default false.
    */
   waitForReady?: boolean;
+  /**
+   * How fast calls given up on (an aborted signal, `close()`) are cancelled
+   * on the wire. Each cancel is an HTTP/2 RST_STREAM, and servers end a
+   * connection that receives too many (HTTP/2 rapid-reset protection: Node.js
+   * allows a burst of 1,000, then 33 per second). Default: a burst of 500,
+   * then 25 per second, at most 200 per 10 ms. The caller's promise settles
+   * at once either way.
+   */
+  cancelPacing?: CancelPacing;
 }
 
 /**
@@ -104,7 +115,10 @@ export interface GrpcTransport extends OperationsTransport {
    */
   waitOperation(name: string, timeoutMs: number, options?: CallOptions): Promise<OperationResource>;
   /**
-   * Closes the channel; calls made afterwards reject with `RpcError` FAILED_PRECONDITION.
+   * Closes the transport: every call in flight rejects at once with `RpcError`
+   * FAILED_PRECONDITION, as calls made afterwards do; the calls are cancelled
+   * on the wire at the `cancelPacing` rate, and the channel is closed once
+   * the last of them has ended, so nothing is left to keep the process alive.
    *
    * @example
    * ```ts
@@ -399,13 +413,16 @@ function toMetadata(init: GrpcMetadataInit | undefined): grpc.Metadata {
 // ---------------------------------------------------------------------------
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/** Longest delay setTimeout holds; a longer deadline is left to grpc-js alone. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Creates a transport that calls `google.longrunning.Operations` over gRPC.
  * Every failed call rejects with {@link RpcError} (details decoded from
- * `grpc-status-details-bin`); an aborted call is cancelled on the wire and
- * rejects with the signal's reason. WaitOperation's RPC deadline always
- * exceeds the `timeout` it sends.
+ * `grpc-status-details-bin`), a call lost with its connection with
+ * UNAVAILABLE; an aborted call rejects at once with the signal's reason and
+ * is cancelled on the wire at the `cancelPacing` rate. WaitOperation's RPC
+ * deadline always exceeds the `timeout` it sends.
  *
  * @example
  * ```ts
@@ -422,77 +439,91 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
   );
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const registry = options.registry;
+  const pacer = new CancelPacer(options.cancelPacing);
+  /** Calls not settled yet, from their first await on: `close()` rejects them all. */
+  const inFlight = new Set<(error: RpcError) => void>();
   let closed = false;
+  const closedError = (): RpcError => new RpcError(Code.FAILED_PRECONDITION, `transport to ${options.address} is closed`);
 
-  async function metadataFor(): Promise<grpc.Metadata> {
-    const source = options.metadata;
-    let init: GrpcMetadataInit | undefined;
-    if (typeof source === 'function') {
-      try {
-        init = await source();
-      } catch (err) {
-        throw new RpcError(Code.UNAVAILABLE, `metadata provider failed: ${err instanceof Error ? err.message : String(err)}`, {
-          cause: err,
-        });
-      }
-    } else {
-      init = source;
-    }
-    try {
-      return toMetadata(init);
-    } catch (err) {
-      throw new RpcError(Code.INVALID_ARGUMENT, `invalid metadata: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+  /** The call's metadata: a failing provider is UNAVAILABLE, metadata grpc-js refuses INVALID_ARGUMENT. */
+  function metadataFor(): Promise<grpc.Metadata> {
+    return resolveProvider(options.metadata, 'metadata', toMetadata);
   }
 
-  async function unary(
+  /**
+   * One unary call. The deadline counts from here, so it covers a slow
+   * `metadata()` provider too; the signal, the deadline and `close()` end the
+   * call at any stage, the one that comes first settling the promise. A call
+   * given up on after it started is cancelled on the wire through the pacer.
+   */
+  function unary(
     definition: grpc.MethodDefinition<ProtoObject, ProtoObject>,
     request: ProtoObject,
     deadlineMs: number | undefined,
     signal: AbortSignal | undefined,
   ): Promise<ProtoObject> {
-    if (signal?.aborted) throw abortReason(signal);
-    const metadata = await metadataFor();
-    if (signal?.aborted) throw abortReason(signal);
-    if (options.waitForReady) metadata.setOptions({ ...metadata.getOptions(), waitForReady: true });
-    if (closed) throw new RpcError(Code.FAILED_PRECONDITION, `transport to ${options.address} is closed`);
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (closed) return Promise.reject(closedError());
+    const deadline = deadlineMs !== undefined && Number.isFinite(deadlineMs) ? Date.now() + Math.max(0, deadlineMs) : undefined;
     return new Promise<ProtoObject>((resolve, reject) => {
       let settled = false;
-      const callOptions: grpc.CallOptions = {};
-      if (deadlineMs !== undefined && Number.isFinite(deadlineMs)) {
-        callOptions.deadline = Date.now() + Math.max(0, deadlineMs);
-      }
       let call: grpc.ClientUnaryCall | undefined;
-      const onAbort = () => {
+      let ended = false;
+      let metadataTimer: ReturnType<typeof setTimeout> | undefined;
+      const giveUp = (error: unknown): void => {
         if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        call?.cancel();
-        reject(abortReason(signal!));
+        finish();
+        if (call && !ended) pacer.cancel(call);
+        reject(error);
       };
-      try {
-        call = client.makeUnaryRequest<ProtoObject, ProtoObject>(
-          definition.path,
-          definition.requestSerialize,
-          definition.responseDeserialize,
-          request,
-          metadata,
-          callOptions,
-          (error, response) => {
-            if (settled) return;
-            settled = true;
-            signal?.removeEventListener('abort', onAbort);
-            if (error) reject(rpcErrorFromServiceError(error, registry));
-            else resolve(response ?? {});
-          },
-        );
-      } catch (err) {
+      const onAbort = (): void => giveUp(abortReason(signal!));
+      const onClose = (error: RpcError): void => giveUp(error);
+      const finish = (): void => {
         settled = true;
-        const message = err instanceof Error ? err.message : String(err);
-        reject(new RpcError(Code.FAILED_PRECONDITION, `cannot start call: ${message}`, { cause: err }));
-        return;
-      }
+        clearTimeout(metadataTimer);
+        signal?.removeEventListener('abort', onAbort);
+        inFlight.delete(onClose);
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
+      inFlight.add(onClose);
+      // Only a provider can keep the call waiting before it starts; then the deadline must hold here too.
+      if (typeof options.metadata === 'function' && deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS) {
+        metadataTimer = setTimeout(
+          () => giveUp(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of ${deadlineMs} ms exceeded while the metadata provider was pending`)),
+          Math.max(0, deadline - Date.now()),
+        );
+      }
+      metadataFor().then(
+        (metadata) => {
+          if (settled) return;
+          clearTimeout(metadataTimer);
+          if (options.waitForReady) metadata.setOptions({ ...metadata.getOptions(), waitForReady: true });
+          const callOptions: grpc.CallOptions = {};
+          if (deadline !== undefined) callOptions.deadline = deadline;
+          try {
+            call = client.makeUnaryRequest<ProtoObject, ProtoObject>(
+              definition.path,
+              definition.requestSerialize,
+              definition.responseDeserialize,
+              request,
+              metadata,
+              callOptions,
+              (error, response) => {
+                ended = true;
+                if (call) pacer.forget(call);
+                if (settled) return;
+                finish();
+                if (error) reject(rpcErrorFromServiceError(error, registry));
+                else resolve(response ?? {});
+              },
+            );
+          } catch (err) {
+            const message = err instanceof Error ? err.message : String(err);
+            giveUp(new RpcError(Code.FAILED_PRECONDITION, `cannot start call: ${message}`, { cause: err }));
+          }
+        },
+        (err: unknown) => giveUp(err),
+      );
     });
   }
 
@@ -532,20 +563,27 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
           filter: request.filter ?? '',
           pageSize: request.pageSize ?? 0,
           pageToken: request.pageToken ?? '',
+          returnPartialSuccess: request.returnPartialSuccess === true,
         },
         callOptions?.timeoutMs ?? defaultTimeoutMs,
         callOptions?.signal,
       );
       const operations = Array.isArray(message.operations) ? (message.operations as ProtoObject[]) : [];
-      return {
+      const page: ListOperationsResponse = {
         operations: operations.map(operationFromMessage),
         nextPageToken: typeof message.nextPageToken === 'string' ? message.nextPageToken : '',
       };
+      const unreachable = Array.isArray(message.unreachable) ? message.unreachable.filter((u): u is string => typeof u === 'string') : [];
+      if (unreachable.length > 0) page.unreachable = unreachable;
+      return page;
     },
 
     close() {
+      if (closed) return;
       closed = true;
-      client.close();
+      for (const fail of [...inFlight]) fail(closedError());
+      // The cancels just queued go out at the paced rate; the channel goes once they have.
+      void pacer.whenIdle().then(() => client.close());
     },
   };
 }

@@ -53,7 +53,8 @@ async function invoke<R>(fn: (signal: AbortSignal, timeoutMs: number | undefined
         reject(abortReason(signal!));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs !== undefined) {
+      // A deadline longer than setTimeout can hold (2^31-1 ms, about 24.8 days) is treated as none.
+      if (timeoutMs !== undefined && timeoutMs <= 2_147_483_647) {
         timer = setTimeout(() => {
           const err = new RpcError(Code.DEADLINE_EXCEEDED, `deadline of ${timeoutMs} ms exceeded`);
           controller.abort(err);

@@ -1,24 +1,33 @@
 /**
- * The watch loop: advances one operation until it is done, by WaitOperation
- * where the server has it and GetOperation polling otherwise. It knows nothing
- * of events or decoding: it hands each answer to a {@link WatchTarget}.
+ * The watch loop of one operation, as a small record driven by callbacks: it
+ * advances the operation until it is done, by WaitOperation where the
+ * transport has it and GetOperation polling otherwise. While it sleeps it is
+ * one entry in the clock's timer queue; its calls go through the transport's
+ * {@link Engine} (probe, call bound, paced cancels). It knows nothing of
+ * events or decoding: it hands each answer to a {@link WatchTarget}.
  * @module
  */
-import { abortReason, isRpcCode } from '../errors.js';
+import { PollingLimitError, RpcError, isRpcCode } from '../errors.js';
 import { Code, type OperationsTransport } from '../types.js';
-import { callWithDeadline } from './call.js';
 import type { Clock } from './clock.js';
-import { Backoff, type PollingPolicy, type RetryPolicy } from './policy.js';
-import { withRetry } from './retry.js';
+import { engineFor, type Engine, type PendingCall, type RpcMethod } from './engine.js';
+import { backoffCap, type PollingPolicy, type RetryPolicy } from './policy.js';
+import { ProgressEstimate, progressPercent } from './progress.js';
+import { isRetryable, retryAfterFailure } from './retry.js';
+import { sleepOn, timersOf, type TimerEntry, type TimerQueue } from './timers.js';
 
 /** What the loop advances. */
 export interface WatchTarget {
-  /** Operation name sent with every call. */
+  /** Operation name sent with every call (the latest one the server returned). */
   readonly name: string;
   /** Takes one server answer; returns true when the operation is done. Throws to end the loop. */
   apply(resource: unknown): boolean;
   /** True while someone wants progress, which caps each WaitOperation at the progress interval. */
   wantsProgress(): boolean;
+  /** The latest decoded metadata (progress-aware polling reads it). */
+  metadata(): unknown;
+  /** Called before each retry of a failed call. */
+  onRetry?(error: RpcError, info: { method: string; attempt: number; delayMs: number }): void;
 }
 
 /** The loop's settings, all validated. */
@@ -40,20 +49,21 @@ export interface WatchConfig {
 
 /** Per-run switches. */
 export interface WatchRun {
-  /** Poll at once instead of after the first backoff delay. */
+  /**
+   * The state the target holds is unknown or stale (built from a name or a
+   * token, or restarted): poll at once instead of after the first delay, and
+   * when someone wants progress make the first call a GetOperation.
+   */
   pollImmediately: boolean;
-  /** Aborted to end the run. */
-  signal: AbortSignal;
-  /** While the loop sleeps, `current` cuts the sleep short so it polls now (for example after cancel()). */
-  wake?: { current?: () => void };
+  /** Called once when the operation is done (no argument) or the loop failed; never after {@link Watch.stop}. */
+  onEnd(error?: unknown): void;
 }
 
-const lacksWaitOperation = new WeakMap<OperationsTransport, true>();
+/** Timeout of the WaitOperation that probes a fresh transport: short, so others learn the answer soon. */
+export const PROBE_TIMEOUT_MS = 250;
 
-/** True once WaitOperation answered UNIMPLEMENTED on this transport (or it has none). */
-export function waitOperationUnavailable(transport: OperationsTransport): boolean {
-  return typeof transport.waitOperation !== 'function' || lacksWaitOperation.has(transport);
-}
+/** A WaitOperation shorter than this share of its timeout counts as an early return. */
+const EARLY_RETURN_SHARE = 0.5;
 
 const pollRetries = new WeakMap<RetryPolicy, RetryPolicy>();
 
@@ -67,83 +77,360 @@ function pollRetryPolicy(retry: RetryPolicy): RetryPolicy {
   return policy;
 }
 
-/** A WaitOperation shorter than this share of its timeout counts as an early return. */
-const EARLY_RETURN_SHARE = 0.5;
+/** True once WaitOperation answered UNIMPLEMENTED on this transport (or it has none). */
+export function waitOperationUnavailable(transport: OperationsTransport, clock: Clock): boolean {
+  return engineFor(transport, clock).waitSupport === 'no';
+}
 
-/** Runs the loop until the target is done; rejects with the first non-retryable failure or the abort reason. */
-export async function watch(target: WatchTarget, config: WatchConfig, run: WatchRun): Promise<void> {
-  const { transport, clock, signal } = { ...config, signal: run.signal };
-  const backoff = new Backoff(config.polling, clock.random);
-  let delayNextPoll = !run.pollImmediately;
+type Phase = 'idle' | 'sleeping' | 'calling' | 'retrying' | 'parked' | 'ended';
 
-  // A poll that got no answer in time (a lost packet, a server stalled for a
-  // moment) says nothing about the operation, and GetOperation is idempotent:
-  // DEADLINE_EXCEEDED from it is retried like UNAVAILABLE (as google-gax does).
-  const pollRetry = pollRetryPolicy(config.retry);
-  const call = <T>(what: string, timeoutMs: number, fn: (s: AbortSignal) => Promise<T>, retry = config.retry): Promise<T> =>
-    withRetry(() => callWithDeadline(fn, { signal, timeoutMs, clock, what: `${what} ${target.name}` }), {
-      retry,
-      backoff: config.polling,
-      clock,
-      signal,
-    });
-
-  const pause = async (ms: number): Promise<void> => {
-    const sleep = new AbortController();
-    const onAbort = (): void => sleep.abort(abortReason(signal));
-    let woken = false;
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (run.wake) {
-      run.wake.current = () => {
-        woken = true;
-        sleep.abort(new DOMException('woken up', 'AbortError'));
-      };
-    }
-    try {
-      await clock.sleep(ms, sleep.signal);
-    } catch (err) {
-      if (signal.aborted) throw abortReason(signal);
-      if (!woken) throw err;
-      backoff.reset(); // woken up: poll now, and start the schedule over
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      if (run.wake) run.wake.current = undefined;
-    }
+/**
+ * One run of the loop. `start()` once; `stop()` ends it without calling
+ * `onEnd` (nothing of it is left afterwards: no timer, no call); `wake()` cuts
+ * a sleep short so it polls now.
+ */
+export class Watch {
+  private phase: Phase = 'idle';
+  private readonly engine: Engine;
+  private readonly timers: TimerQueue;
+  private timer?: TimerEntry;
+  private call?: PendingCall;
+  private unpark?: () => void;
+  private retrying?: AbortController;
+  /** Index into the backoff schedule. */
+  private attempt = 0;
+  private polls = 0;
+  private readonly startedAt: number;
+  /** The next call is a GetOperation even in WaitOperation mode. */
+  private forceGet: boolean;
+  private delayNextPoll: boolean;
+  private probing = false;
+  private estimate?: ProgressEstimate;
+  private estimatedFrom?: unknown;
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.phase = 'idle';
+    this.step();
   };
 
-  for (;;) {
-    signal.throwIfAborted();
-    if (config.waitOperation === 'auto' && !waitOperationUnavailable(transport)) {
-      const timeoutMs = target.wantsProgress() ? Math.min(config.waitTimeoutMs, config.progressIntervalMs) : config.waitTimeoutMs;
-      const started = clock.now();
-      let answer: unknown;
-      let answered = false;
-      try {
-        answer = await call('WaitOperation', timeoutMs + config.waitGraceMs(timeoutMs), (s) =>
-          transport.waitOperation!(target.name, timeoutMs, { signal: s, timeoutMs: timeoutMs + config.waitGraceMs(timeoutMs) }),
-        );
-        answered = true;
-      } catch (err) {
-        if (signal.aborted) throw abortReason(signal);
-        if (isRpcCode(err, Code.UNIMPLEMENTED)) {
-          lacksWaitOperation.set(transport, true);
-          continue; // poll on the usual schedule: after the first delay for a fresh resource, at once for a name
-        }
-        if (!isRpcCode(err, Code.DEADLINE_EXCEEDED)) throw err; // DEADLINE_EXCEEDED: not done yet
-      }
-      if (answered && target.apply(answer)) return;
-      if (clock.now() - started < timeoutMs * EARLY_RETURN_SHARE) await pause(backoff.next());
-      else backoff.reset();
-    } else {
-      if (delayNextPoll) await pause(backoff.next());
-      delayNextPoll = true;
-      const answer = await call(
-        'GetOperation',
-        config.rpcTimeoutMs,
-        (s) => transport.getOperation(target.name, { signal: s, timeoutMs: config.rpcTimeoutMs }),
-        pollRetry,
-      );
-      if (target.apply(answer)) return;
+  constructor(
+    private readonly target: WatchTarget,
+    private readonly config: WatchConfig,
+    private readonly run: WatchRun,
+  ) {
+    this.engine = engineFor(config.transport, config.clock);
+    this.timers = timersOf(config.clock);
+    this.startedAt = config.clock.now();
+    this.delayNextPoll = !run.pollImmediately;
+    this.forceGet = false;
+  }
+
+  /** Starts the loop. */
+  start(): void {
+    // Progress at once: with a stale or unknown state, someone watching
+    // progress sees it after one GetOperation, not after a WaitOperation's timeout.
+    this.forceGet = this.run.pollImmediately && this.target.wantsProgress() && this.config.waitOperation === 'auto';
+    this.step();
+  }
+
+  /** Ends the loop now; `onEnd` is not called. */
+  stop(): void {
+    if (this.phase === 'ended') return;
+    this.phase = 'ended';
+    this.cleanup();
+  }
+
+  /** While sleeping, polls now and starts the schedule over (after cancel()). */
+  wake(): void {
+    if (this.phase !== 'sleeping') return;
+    this.timers.cancel(this.timer);
+    this.timer = undefined;
+    this.attempt = 0;
+    this.delayNextPoll = false;
+    this.phase = 'idle';
+    this.step();
+  }
+
+  private cleanup(): void {
+    this.timers.cancel(this.timer);
+    this.timer = undefined;
+    this.call?.abort();
+    this.call = undefined;
+    this.unpark?.();
+    this.unpark = undefined;
+    this.retrying?.abort();
+    this.retrying = undefined;
+    if (this.probing) {
+      this.probing = false;
+      this.engine.endProbe('unknown');
     }
+  }
+
+  private end(error?: unknown): void {
+    if (this.phase === 'ended') return;
+    this.phase = 'ended';
+    this.cleanup();
+    this.run.onEnd(error);
+  }
+
+  /** Decides the next move: WaitOperation, a poll (now or after a delay), or waiting for the probe. */
+  private step(): void {
+    if (this.phase === 'ended') return;
+    try {
+      const mode = this.mode();
+      if (mode === 'wait') this.waitOnce();
+      else if (mode === 'park') this.park();
+      else if (this.delayNextPoll) this.sleep(this.nextPollDelay(), true);
+      else this.pollNow();
+    } catch (err) {
+      this.end(err); // a polling hook that threw, or a transport that threw synchronously
+    }
+  }
+
+  private mode(): 'wait' | 'poll' | 'park' {
+    if (this.config.waitOperation === 'never' || this.forceGet) return 'poll';
+    switch (this.engine.waitSupport) {
+      case 'no':
+        return 'poll';
+      case 'yes':
+        return this.engine.canWait() ? 'wait' : 'poll';
+      case 'probing':
+        return 'park';
+      case 'unknown':
+        this.probing = this.engine.startProbe();
+        return this.probing ? 'wait' : 'poll';
+    }
+  }
+
+  private park(): void {
+    this.phase = 'parked';
+    this.unpark = this.engine.park(() => {
+      this.unpark = undefined;
+      if (this.phase !== 'parked') return;
+      this.phase = 'idle';
+      // The probe got no answer: this operation polls once (which has a retry budget) instead of probing again.
+      if (this.engine.waitSupport === 'unknown') this.forceGet = true;
+      this.step();
+    });
+  }
+
+  private sleep(ms: number, thenPoll: boolean): void {
+    this.phase = 'sleeping';
+    this.timer = this.timers.schedule(ms, thenPoll ? this.pollAfterSleep : this.onTimer);
+  }
+
+  private readonly pollAfterSleep = (): void => {
+    this.timer = undefined;
+    this.phase = 'idle';
+    this.pollNow();
+  };
+
+  // ---- WaitOperation ----
+
+  private waitOnce(): void {
+    const { config, target } = this;
+    const wanted = target.wantsProgress() ? Math.min(config.waitTimeoutMs, config.progressIntervalMs) : config.waitTimeoutMs;
+    const timeoutMs = this.probing ? Math.min(wanted, PROBE_TIMEOUT_MS) : wanted;
+    const deadlineMs = timeoutMs + config.waitGraceMs(timeoutMs);
+    const started = config.clock.now();
+    const name = target.name;
+    this.issue(
+      'WaitOperation',
+      deadlineMs,
+      (signal, t) => config.transport.waitOperation!(name, timeoutMs, { signal, timeoutMs: t }),
+      config.retry,
+      true,
+      (ok, value) => this.onWaitAnswer(ok, value, timeoutMs, started),
+    );
+  }
+
+  private onWaitAnswer(ok: boolean, value: unknown, timeoutMs: number, started: number): void {
+    if (this.probing) {
+      this.probing = false;
+      this.engine.endProbe(ok ? 'yes' : isRpcCode(value, Code.UNIMPLEMENTED) ? 'no' : 'unknown');
+    }
+    if (!ok) {
+      if (isRpcCode(value, Code.UNIMPLEMENTED)) {
+        this.engine.markNoWait();
+        this.step(); // poll on the usual schedule: after the first delay for a fresh resource, at once for a name
+      } else if (isRpcCode(value, Code.DEADLINE_EXCEEDED)) {
+        // Not done yet, as far as anyone knows; but a server that never
+        // answers must not keep us here forever: the next call is a
+        // GetOperation, whose deadlines count against the retry budget.
+        this.forceGet = true;
+        this.delayNextPoll = false;
+        this.step();
+      } else {
+        this.end(value);
+      }
+      return;
+    }
+    if (this.applyAnswer(value)) return;
+    if (this.config.clock.now() - started < timeoutMs * EARLY_RETURN_SHARE) {
+      this.sleep(this.backoffDelay(), false);
+    } else {
+      this.attempt = 0;
+      this.step();
+    }
+  }
+
+  // ---- GetOperation ----
+
+  private pollNow(): void {
+    const { polling } = this.config;
+    if (this.polls >= polling.maxPolls) {
+      this.end(new PollingLimitError(this.target.name, 'maxPolls', polling.maxPolls, this.polls));
+      return;
+    }
+    if (this.config.clock.now() - this.startedAt >= polling.maxPollingMs) {
+      this.end(new PollingLimitError(this.target.name, 'maxPollingMs', polling.maxPollingMs, this.polls));
+      return;
+    }
+    this.polls++;
+    this.delayNextPoll = true;
+    const { config } = this;
+    const name = this.target.name;
+    this.issue(
+      'GetOperation',
+      config.rpcTimeoutMs,
+      (signal, t) => config.transport.getOperation(name, { signal, timeoutMs: t }),
+      pollRetryPolicy(config.retry),
+      false,
+      (ok, value) => {
+        this.forceGet = false;
+        if (!ok) this.end(value);
+        else if (!this.applyAnswer(value)) this.step();
+      },
+    );
+  }
+
+  /** The delay before the next poll: the backoff, shortened by the progress estimate, then the user's hook, within maxPollingMs. */
+  private nextPollDelay(): number {
+    const { polling, clock } = this.config;
+    let delay = this.backoffDelay();
+    if (polling.followProgress && this.estimate) {
+      const estimated = this.estimate.delayUntilDone(clock.now());
+      if (estimated !== undefined && estimated < delay) delay = estimated;
+    }
+    if (polling.nextDelay) {
+      const chosen = polling.nextDelay(
+        { name: this.target.name, done: false, metadata: this.target.metadata(), polls: this.polls, elapsedMs: clock.now() - this.startedAt },
+        delay,
+      );
+      if (chosen !== undefined) {
+        if (typeof chosen !== 'number' || !Number.isFinite(chosen) || chosen < 0) {
+          throw new TypeError(`longrunning: polling.nextDelay returned ${String(chosen)}; it must return a finite number >= 0 or undefined`);
+        }
+        delay = chosen;
+      }
+    }
+    if (polling.maxPollingMs !== Infinity) delay = Math.min(delay, Math.max(0, this.startedAt + polling.maxPollingMs - clock.now()));
+    return delay;
+  }
+
+  private backoffDelay(): number {
+    const { polling, clock } = this.config;
+    const cap = Math.round(backoffCap(polling, this.attempt));
+    if (cap < polling.maxDelayMs) this.attempt++;
+    return polling.jitter ? Math.floor(clock.random() * cap) : cap;
+  }
+
+  // ---- calls and answers ----
+
+  /** Hands an answer to the target; true when the loop has ended (done, or the answer was refused). */
+  private applyAnswer(value: unknown): boolean {
+    let done: boolean;
+    try {
+      done = this.target.apply(value);
+    } catch (err) {
+      this.end(err);
+      return true;
+    }
+    if (done) {
+      this.end();
+      return true;
+    }
+    if (this.config.polling.followProgress) this.observeProgress();
+    return false;
+  }
+
+  private observeProgress(): void {
+    const metadata = this.target.metadata();
+    if (metadata === undefined) return;
+    // Decoded metadata is the same object while its bytes stay the same: read it once.
+    const percent = metadata === this.estimatedFrom ? undefined : progressPercent(metadata);
+    this.estimatedFrom = metadata;
+    if (percent === undefined) return;
+    (this.estimate ??= new ProgressEstimate()).observe(this.config.clock.now(), percent);
+  }
+
+  /**
+   * Makes one call through the engine; a retryable failure goes on to p-retry.
+   * `then` gets the final outcome (the answer, or the error that ended the retries).
+   */
+  private issue(
+    method: RpcMethod,
+    timeoutMs: number,
+    run: (signal: AbortSignal, timeoutMs: number) => Promise<unknown>,
+    retry: RetryPolicy,
+    long: boolean,
+    then: (ok: boolean, value: unknown) => void,
+  ): void {
+    this.phase = 'calling';
+    const name = this.target.name;
+    this.call = this.engine.call(
+      {
+        method,
+        name,
+        timeoutMs,
+        run,
+        done: (ok, value) => {
+          this.call = undefined;
+          if (this.phase === 'ended') return;
+          this.phase = 'idle';
+          if (this.probing && !ok && !isRpcCode(value, Code.UNIMPLEMENTED)) {
+            // No verdict from this probe: let others go on (they poll once) while this one retries or decides.
+            this.probing = false;
+            this.engine.endProbe('unknown');
+          }
+          if (ok || retry.retries === 0 || !isRetryable(value, retry)) then(ok, value);
+          else this.retry(value, method, timeoutMs, run, retry, long, then);
+        },
+      },
+      long,
+    );
+  }
+
+  private retry(
+    error: RpcError,
+    method: RpcMethod,
+    timeoutMs: number,
+    run: (signal: AbortSignal, timeoutMs: number) => Promise<unknown>,
+    retry: RetryPolicy,
+    long: boolean,
+    then: (ok: boolean, value: unknown) => void,
+  ): void {
+    this.phase = 'retrying';
+    const controller = new AbortController();
+    this.retrying = controller;
+    const { clock } = this.config;
+    const name = this.target.name;
+    retryAfterFailure(error, () => this.engine.callPromise({ method, name, timeoutMs, run }, controller.signal, long), {
+      retry,
+      random: () => clock.random(),
+      sleep: (ms, signal) => sleepOn(this.timers, ms, signal),
+      signal: controller.signal,
+      onRetry: (err, attempt, delayMs) => this.target.onRetry?.(err, { method, attempt, delayMs }),
+    }).then(
+      (value) => this.afterRetry(controller, true, value, then),
+      (err: unknown) => this.afterRetry(controller, false, err, then),
+    );
+  }
+
+  private afterRetry(controller: AbortController, ok: boolean, value: unknown, then: (ok: boolean, value: unknown) => void): void {
+    if (controller.signal.aborted || this.phase === 'ended') return;
+    this.retrying = undefined;
+    this.phase = 'idle';
+    then(ok, value);
   }
 }

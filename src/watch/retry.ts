@@ -1,16 +1,17 @@
 /**
- * Retrying transient RPC failures with p-retry. p-retry runs with no delay of
- * its own; the delay is slept on the injected clock inside `shouldRetry`, so it
- * follows the policy's backoff (or the server's RetryInfo hint) and honours
- * the abort signal at every await.
+ * Retrying transient RPC failures with p-retry. The first attempt is made by
+ * the caller, bare; only after a retryable failure does p-retry take over.
+ * p-retry runs with no delay of its own: the delay is slept on the clock's
+ * timer queue inside `shouldRetry`, so it follows the retry backoff (full
+ * jitter) or the server's RetryInfo hint (clamped), and honours the abort
+ * signal at every await.
  * @module
  */
 import pRetry, { AbortError } from 'p-retry';
 import { RpcError, abortReason } from '../errors.js';
 import { Code } from '../types.js';
 import { retryDelayFromDetails } from '../codec/status.js';
-import { Backoff, clampHint, type PollingPolicy, type RetryPolicy } from './policy.js';
-import type { Clock } from './clock.js';
+import { Backoff, clampHint, type RetryPolicy } from './policy.js';
 
 /**
  * True when the policy retries this error: a listed code, a server hint
@@ -24,47 +25,32 @@ export function isRetryable(err: unknown, policy: RetryPolicy): err is RpcError 
   return policy.codes.has(err.code) || err.code === Code.CANCELLED || retryDelayFromDetails(err.details) !== undefined;
 }
 
+/** What a retry sequence needs besides the attempt. */
+export interface RetryContext {
+  readonly retry: RetryPolicy;
+  readonly random: () => number;
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly signal: AbortSignal;
+  /** Called before each retry with the failure, the retry's number (1-based) and its delay. */
+  readonly onRetry?: (error: RpcError, attempt: number, delayMs: number) => void;
+}
+
 /**
- * Calls `attempt` until it succeeds, a non-retryable error occurs, the
- * retries are used up, or `signal` aborts (rejecting with its reason). The
- * first attempt runs bare: p-retry and the backoff are set up only after a
- * retryable failure, so the common path costs one call and nothing more.
+ * Retries `attempt` after its first try failed with `firstError`: until it
+ * succeeds, a non-retryable error occurs, the retries are used up (rejecting
+ * with the last error), or `signal` aborts (rejecting with its reason).
+ * Callers check {@link isRetryable} and `retries > 0` first.
  */
-export async function withRetry<T>(
-  attempt: () => Promise<T>,
-  options: { retry: RetryPolicy; backoff: PollingPolicy; clock: Clock; signal: AbortSignal; onRetry?: (err: RpcError, delayMs: number) => void },
-): Promise<T> {
-  const { retry, clock, signal } = options;
-  try {
-    return await attempt();
-  } catch (err) {
-    if (signal.aborted) throw abortReason(signal);
-    if (retry.retries === 0 || !isRetryable(err, retry)) throw err;
-    const backoff = new Backoff(options.backoff, clock.random);
-    await pauseBeforeRetry(err, backoff, options);
-    return retryWithPRetry(attempt, backoff, { ...options, retries: retry.retries - 1 });
-  }
-}
-
-/** Sleeps the delay before a retry: the server's RetryInfo hint (clamped) or the next backoff step. */
-async function pauseBeforeRetry(
-  error: RpcError,
-  backoff: Backoff,
-  options: { backoff: PollingPolicy; clock: Clock; signal: AbortSignal; onRetry?: (err: RpcError, delayMs: number) => void },
-): Promise<void> {
-  const hint = retryDelayFromDetails(error.details);
-  const delay = hint === undefined ? backoff.next() : clampHint(hint, options.backoff.maxDelayMs);
-  options.onRetry?.(error, delay);
-  await options.clock.sleep(delay, options.signal);
-}
-
-/** The retries after the first: p-retry with no delay of its own, sleeping on the injected clock in `shouldRetry`. */
-async function retryWithPRetry<T>(
-  attempt: () => Promise<T>,
-  backoff: Backoff,
-  options: { retry: RetryPolicy; retries: number; backoff: PollingPolicy; clock: Clock; signal: AbortSignal; onRetry?: (err: RpcError, delayMs: number) => void },
-): Promise<T> {
-  const { retry, signal } = options;
+export async function retryAfterFailure<T>(firstError: RpcError, attempt: () => Promise<T>, context: RetryContext): Promise<T> {
+  const { retry, signal } = context;
+  const backoff = new Backoff(retry.backoff, context.random);
+  let retryNumber = 0;
+  const pause = (error: RpcError): Promise<void> => {
+    const hint = retryDelayFromDetails(error.details);
+    const delay = hint === undefined ? backoff.next() : clampHint(hint, retry.backoff.maxDelayMs);
+    context.onRetry?.(error, ++retryNumber, delay);
+    return context.sleep(delay, signal);
+  };
   const guarded = async (): Promise<T> => {
     try {
       return await attempt();
@@ -75,15 +61,16 @@ async function retryWithPRetry<T>(
     }
   };
   try {
+    await pause(firstError);
     return await pRetry(guarded, {
-      retries: options.retries,
+      retries: retry.retries - 1,
       minTimeout: 0,
       maxTimeout: 0,
       randomize: false,
       signal,
       shouldRetry: async ({ error }) => {
         if (!isRetryable(error, retry)) return false;
-        await pauseBeforeRetry(error, backoff, options);
+        await pause(error);
         return true;
       },
     });

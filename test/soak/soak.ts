@@ -132,7 +132,7 @@ export const DEFAULT_SOAK: SoakOptions = {
 /** Client settings: fast polling, and a retry budget that outlasts a server restart. */
 const CLIENT = {
   polling: { initialDelayMs: 10, multiplier: 1.5, maxDelayMs: 250 },
-  retry: { retries: 40 },
+  retry: { retries: 40, initialDelayMs: 10, maxDelayMs: 250 },
   waitTimeoutMs: 400,
   progressIntervalMs: 100,
   rpcTimeoutMs: 3_000,
@@ -438,6 +438,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       never++;
       outcomes.never = (outcomes.never ?? 0) + 1;
       note(counters, `${name} (${ending}, ${start}) never resolved: ${waiters.filter((w) => w.settled.kind === 'pending').length} waiter(s) pending`);
+      if (process.env.SOAK_DEBUG) { const l = (op as any).loop; console.error('DEBUG', name, l?.phase, l?.forceGet, l?.probing, l?.engine?.waitSupport, JSON.stringify(l?.engine?.load), !!l?.timer, l?.timer?.due - Date.now(), l?.call?.state, (op as any).waiters); }
       return;
     }
 

@@ -104,6 +104,8 @@ export interface VideoServerCall {
   deadlineMs?: number;
   /** WaitOperation's `timeout`, in milliseconds. */
   timeoutMs?: number;
+  /** The call's `x-goog-api-client` header, if any. */
+  apiClient?: string;
 }
 
 /**
@@ -262,6 +264,8 @@ export async function startVideoServer(options: VideoServerOptions = {}): Promis
       if (deadlineMs !== undefined) entry.deadlineMs = deadlineMs;
       const timeout = call.request.timeout as ProtoObject | null | undefined;
       if (method === 'WaitOperation' && timeout != null) entry.timeoutMs = durationToMs(timeout);
+      const apiClient = call.metadata.get('x-goog-api-client')[0];
+      if (typeof apiClient === 'string') entry.apiClient = apiClient;
       calls.push(entry);
       const controller = new AbortController();
       const onCancelled = (): void => controller.abort(new RpcError(Code.CANCELLED, 'call cancelled by the client'));

@@ -5,8 +5,9 @@
  * @module
  */
 import { anyFromJson, type TypeRegistry } from '../../codec/registry.js';
-import { decodeDetails, statusFromJson } from '../../codec/status.js';
+import { decodeDetails, retryDelayFromDetails, statusFromJson } from '../../codec/status.js';
 import { DecodeError, InvalidOperationError, RpcError, type DecodedDetail } from '../../errors.js';
+import { MAX_JSON_NESTING_DEPTH, jsonDepthExceeds } from '../../codec/schema.js';
 import { Code, codeName, type AnyMessage, type ListOperationsResponse, type OperationResource, type RpcStatus } from '../../types.js';
 
 /**
@@ -33,6 +34,7 @@ function own(obj: Record<string, unknown>, key: string): unknown {
 }
 
 function anyField(value: unknown, where: string): AnyMessage {
+  if (jsonDepthExceeds(value, MAX_JSON_NESTING_DEPTH)) throw new InvalidOperationError(`${where}: the Any nests deeper than ${MAX_JSON_NESTING_DEPTH} levels`);
   try {
     return anyFromJson(value as Record<string, unknown>);
   } catch (err) {
@@ -66,6 +68,7 @@ export function operationFromJson(value: unknown, context: string): OperationRes
   const error = own(value, 'error');
   if (error !== undefined && error !== null) {
     if (!isObject(error)) throw new InvalidOperationError(`${where}: Operation.error is not a JSON object`);
+    if (jsonDepthExceeds(error, MAX_JSON_NESTING_DEPTH)) throw new InvalidOperationError(`${where}: Operation.error nests deeper than ${MAX_JSON_NESTING_DEPTH} levels`);
     try {
       op.error = statusFromJson(error);
     } catch (err) {
@@ -80,7 +83,8 @@ export function operationFromJson(value: unknown, context: string): OperationRes
 
 /**
  * A proto3 JSON `ListOperationsResponse` → {@link ListOperationsResponse}
- * (missing `operations` → `[]`, missing `nextPageToken` → `''`).
+ * (missing `operations` → `[]`, missing `nextPageToken` → `''`; a non-empty
+ * `unreachable` list is kept).
  *
  * @example
  * ```ts
@@ -93,10 +97,16 @@ export function listResponseFromJson(value: unknown, context: string): ListOpera
   if (!Array.isArray(operations)) throw new InvalidOperationError(`${context}: "operations" is not an array`);
   const nextPageToken = own(value, 'nextPageToken') ?? '';
   if (typeof nextPageToken !== 'string') throw new InvalidOperationError(`${context}: "nextPageToken" is not a string`);
-  return {
+  const unreachable = own(value, 'unreachable') ?? [];
+  if (!Array.isArray(unreachable) || !unreachable.every((u) => typeof u === 'string')) {
+    throw new InvalidOperationError(`${context}: "unreachable" is not an array of strings`);
+  }
+  const page: ListOperationsResponse = {
     operations: operations.map((op, i) => operationFromJson(op, `${context}: operations[${i}]`)),
     nextPageToken,
   };
+  if (unreachable.length > 0) page.unreachable = unreachable as string[];
+  return page;
 }
 
 /**
@@ -286,16 +296,50 @@ function detailsFromJson(error: Record<string, unknown>, code: number, message: 
  * rpcErrorFromHttp(404, { error: { code: 404, message: 'gone', status: 'NOT_FOUND' } }, 'GET http://127.0.0.1/v1/operations/1');
  * ```
  */
-export function rpcErrorFromHttp(httpStatus: number, body: unknown, what: string): RpcError {
+export function rpcErrorFromHttp(httpStatus: number, body: unknown, what: string, options: { retryAfterMs?: number } = {}): RpcError {
   const error = isObject(body) ? own(body, 'error') : undefined;
+  let code: number;
+  let text: string;
+  let details: DecodedDetail[];
   if (!isObject(error)) {
-    const code = grpcCodeFromHttp(httpStatus);
-    return new RpcError(code, `HTTP ${httpStatus} from ${what}`);
+    code = grpcCodeFromHttp(httpStatus);
+    text = `HTTP ${httpStatus} from ${what}`;
+    details = [];
+  } else {
+    code = grpcCodeFromHttp(httpStatus, own(error, 'status'));
+    const message = own(error, 'message');
+    text = typeof message === 'string' && message !== '' ? message : `HTTP ${httpStatus} from ${what}`;
+    details = detailsFromJson(error, code, text);
   }
-  const code = grpcCodeFromHttp(httpStatus, own(error, 'status'));
-  const message = own(error, 'message');
-  const text = typeof message === 'string' && message !== '' ? message : `HTTP ${httpStatus} from ${what}`;
-  return new RpcError(code, text, { details: detailsFromJson(error, code, text) });
+  const { retryAfterMs } = options;
+  if (retryAfterMs !== undefined && retryDelayFromDetails(details) === undefined) {
+    details = [...details, { '@type': RETRY_INFO_URL, retryDelay: durationToJson(retryAfterMs) }];
+  }
+  return new RpcError(code, text, { details });
+}
+
+const RETRY_INFO_URL = 'type.googleapis.com/google.rpc.RetryInfo';
+
+/**
+ * An HTTP `Retry-After` header (delay in seconds, or an HTTP-date) → the delay
+ * in milliseconds from `nowMs` (a date in the past → 0); `undefined` when the
+ * header is absent or malformed.
+ *
+ * @example
+ * ```ts
+ * parseRetryAfter('120', Date.now()); // 120000
+ * parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:00 GMT')); // 60000
+ * ```
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (/^\d{1,10}$/.test(text)) return Math.min(Number(text), MAX_DURATION_SECONDS) * 1000;
+  // An HTTP-date (IMF-fixdate, or the obsolete RFC 850 / asctime forms Date.parse also reads).
+  if (!/^[A-Za-z]{3,9},? /.test(text)) return undefined;
+  const at = Date.parse(text);
+  if (!Number.isFinite(at)) return undefined;
+  return Math.max(0, at - nowMs);
 }
 
 const MAX_DURATION_SECONDS = 315_576_000_000;

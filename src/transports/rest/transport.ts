@@ -12,7 +12,8 @@ import {
   type OperationResource,
   type OperationsTransport,
 } from '../../types.js';
-import { durationToJson, listResponseFromJson, operationFromJson, parseJsonSafe, rpcErrorFromHttp } from './json.js';
+import { resolveProvider } from '../provider.js';
+import { durationToJson, listResponseFromJson, operationFromJson, parseJsonSafe, parseRetryAfter, rpcErrorFromHttp } from './json.js';
 import { defineRestProfile, resolveRestRoute, restProfiles, REST_RPC_NAMES, type HttpMethod, type RestMethodKey, type RestProfile } from './profiles.js';
 
 /**
@@ -57,11 +58,20 @@ export interface RestTransportOptions {
   waitDeadlineGraceMs?: number;
   /** Same-origin and cross-origin redirects followed per call. Default 5. */
   maxRedirects?: number;
+  /**
+   * Most `:wait` long-polls (WaitOperation requests) in flight at once on this
+   * transport; each holds an HTTP/1.1 connection until it answers. A
+   * WaitOperation above the cap is answered with a GetOperation instead (its
+   * state at once, usually not done), and the watch loop polls on its
+   * backoff schedule. Default 8.
+   */
+  maxLongPolls?: number;
 }
 
 const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const DEFAULT_WAIT_GRACE_MS = 5_000;
 const DEFAULT_MAX_REDIRECTS = 5;
+const DEFAULT_MAX_LONG_POLLS = 8;
 /** Headers that carry credentials, dropped on a cross-origin redirect in addition to every user header. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-goog-api-key'];
 /** Longer deadlines than setTimeout can hold are treated as none. */
@@ -177,6 +187,15 @@ async function readLimited(response: Response, max: number): Promise<Uint8Array 
   return out;
 }
 
+/** What a fetch or body-read failure says about the network: the socket error's code, else its name. */
+function networkDetail(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  if (!(cause instanceof Error)) return 'network error';
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code) return code;
+  return cause.message && cause.name === 'Error' ? cause.message : cause.name;
+}
+
 /** Bytes → parsed JSON, or `undefined` when not UTF-8 JSON. */
 function parseBytes(bytes: Uint8Array): { ok: true; value: unknown } | { ok: false } {
   try {
@@ -198,9 +217,14 @@ function parseBytes(bytes: Uint8Array): { ok: true; value: unknown } | { ok: fal
  *   `timeout + waitDeadlineGraceMs` unless `timeoutMs` is given).
  * - Errors: `RpcError` with the canonical code mapped from the HTTP status
  *   and details decoded from the Google error body; network failure →
- *   UNAVAILABLE; deadline → DEADLINE_EXCEEDED; non-JSON 2xx body → INTERNAL;
- *   body over `maxResponseBytes` → RESOURCE_EXHAUSTED. Abort rejects with the
+ *   UNAVAILABLE, and so is a body cut off mid-way or a `headers` provider
+ *   that fails; deadline → DEADLINE_EXCEEDED; non-JSON 2xx body → INTERNAL;
+ *   body over `maxResponseBytes` → RESOURCE_EXHAUSTED. A 429 or 503 with
+ *   `Retry-After` carries it as a `google.rpc.RetryInfo` detail (unless the
+ *   body has one), so the retry waits as asked. Abort rejects with the
  *   signal's reason.
+ * - At most `maxLongPolls` `:wait` requests are in flight at once; a
+ *   WaitOperation beyond that is answered by a GetOperation.
  * - Redirects are followed by hand (at most `maxRedirects`). A redirect to
  *   another origin is followed **without** the `headers` option's headers and
  *   without Authorization, Proxy-Authorization, Cookie and x-goog-api-key
@@ -238,11 +262,17 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
   const defaultTimeoutMs = options.defaultTimeoutMs;
   const waitGraceMs = options.waitDeadlineGraceMs ?? DEFAULT_WAIT_GRACE_MS;
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const maxLongPolls = options.maxLongPolls ?? DEFAULT_MAX_LONG_POLLS;
+  if (!Number.isInteger(maxLongPolls) || maxLongPolls < 0) throw new TypeError('restTransport: maxLongPolls must be a non-negative integer');
 
-  async function userHeaders(): Promise<[string, string][]> {
-    const source = options.headers;
-    const init = typeof source === 'function' ? await source() : source;
-    return headerPairs(init);
+  /**
+   * The `headers` option's headers for one call. A provider that throws or
+   * rejects fails the call with UNAVAILABLE (retried while waiting, as the
+   * gRPC transport does with a failing `metadata()`); headers that are not
+   * valid HTTP fail it with INVALID_ARGUMENT.
+   */
+  function userHeaders(): Promise<[string, string][]> {
+    return resolveProvider<unknown, [string, string][]>(options.headers, 'headers', headerPairs);
   }
 
   function requestUrl(req: Request): URL {
@@ -304,9 +334,7 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
         response = await fetchImpl(url, { method, headers, body, signal, redirect: 'manual' });
       } catch (err) {
         if (signal.aborted) throw err;
-        const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-        const detail = cause instanceof Error ? (cause as NodeJS.ErrnoException).code ?? cause.name : 'network error';
-        throw new RpcError(Code.UNAVAILABLE, `${rpc} ${req.name}: request to ${safeUrl(url)} failed (${detail})`, { cause: err });
+        throw new RpcError(Code.UNAVAILABLE, `${rpc} ${req.name}: request to ${safeUrl(url)} failed (${networkDetail(err)})`, { cause: err });
       }
       const status = response.status;
       if (response.type === 'opaqueredirect') {
@@ -338,9 +366,14 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
       }
       const where = `${method} ${safeUrl(url)}`;
       if (status < 200 || status > 299) {
-        const bytes = await readLimited(response, maxBytes);
+        // The status is the server's answer; a body cut short only loses its details.
+        const bytes = await readLimited(response, maxBytes).catch((err: unknown) => {
+          if (signal.aborted) throw err;
+          return undefined;
+        });
         const parsed = bytes ? parseBytes(bytes) : { ok: false as const };
-        const error = rpcErrorFromHttp(status, parsed.ok ? parsed.value : undefined, where);
+        const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers.get('retry-after'), Date.now()) : undefined;
+        const error = rpcErrorFromHttp(status, parsed.ok ? parsed.value : undefined, where, { retryAfterMs });
         if (req.key === 'wait' && profile.waitNotFoundIsUnimplemented && (status === 404 || status === 405)) {
           throw new RpcError(Code.UNIMPLEMENTED, `WaitOperation is not available at ${where} (HTTP ${status}): ${error.rawMessage}`, {
             details: error.details,
@@ -353,7 +386,15 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
         await response.body?.cancel().catch(() => undefined);
         return undefined;
       }
-      const bytes = await readLimited(response, maxBytes);
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = await readLimited(response, maxBytes);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        // The connection went away mid-body (a Content-Length never reached,
+        // broken chunked encoding, a reset): the call was lost, not refused.
+        throw new RpcError(Code.UNAVAILABLE, `${rpc} ${req.name}: the response body from ${where} was cut off (${networkDetail(err)})`, { cause: err });
+      }
       if (!bytes) {
         throw new RpcError(Code.RESOURCE_EXHAUSTED, `${rpc} ${req.name}: response from ${where} is too large (over ${maxBytes} bytes)`);
       }
@@ -420,6 +461,10 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
           if (typeof request.pageToken !== 'string') throw new RpcError(Code.INVALID_ARGUMENT, 'ListOperations: pageToken must be a string');
           query.set('pageToken', request.pageToken);
         }
+        if (request.returnPartialSuccess !== undefined && request.returnPartialSuccess !== false) {
+          if (request.returnPartialSuccess !== true) throw new RpcError(Code.INVALID_ARGUMENT, 'ListOperations: returnPartialSuccess must be a boolean');
+          query.set('returnPartialSuccess', 'true');
+        }
         return { key: 'list', name: request.name, method, path, query, parse: true, timeoutMs: callTimeout(callOptions) } satisfies Request;
       });
       return listResponseFromJson(await send(req, callOptions), `ListOperations ${req.name}`);
@@ -427,6 +472,7 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
   };
 
   if (profile.wait.length > 0) {
+    let longPolls = 0;
     transport.waitOperation = async (name: string, timeoutMs: number, callOptions?: CallOptions): Promise<OperationResource> => {
       const req = await prepare(callOptions, () => {
         const timeout = validateTimeout(timeoutMs, 'WaitOperation timeout');
@@ -440,7 +486,14 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
         const deadline = validateTimeout(callOptions?.timeoutMs, 'timeoutMs') ?? timeout + waitGraceMs;
         return { key: 'wait', name, method, path, body, query, parse: true, timeoutMs: deadline } satisfies Request;
       });
-      return operationFromJson(await send(req, callOptions), `WaitOperation ${name}`);
+      // Over the cap, the state now instead of a long-poll: no socket is held for it.
+      if (longPolls >= maxLongPolls) return transport.getOperation(name, callOptions);
+      longPolls++;
+      try {
+        return operationFromJson(await send(req, callOptions), `WaitOperation ${name}`);
+      } finally {
+        longPolls--;
+      }
     };
   }
   return transport;
