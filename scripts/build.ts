@@ -16,13 +16,21 @@
  * - protobufjs is CommonJS, and Node's ESM loader exposes its API only as the
  *   default export: the sources default-import it, and the build fails if a
  *   namespace import of it reaches the ESM tree.
+ * - The browser entry (`index.browser.js` in both trees; package.json
+ *   conditions `browser`, `worker`, `workerd`, `edge-light`) is bundled once
+ *   here for the browser, from each tree: the build fails if that bundle
+ *   reaches a `node:` module (or any Node built-in), @grpc/grpc-js or
+ *   google-gax, and prints its minified and gzipped size.
  *
- * Usage: `tsx scripts/build.ts [--out DIR]` (`npm run build`).
+ * Usage: `tsx scripts/build.ts [--out DIR] [--no-types] [--quiet]` (`npm run build`).
+ * `--no-types` skips the declarations (and tsc's type-check): JavaScript only,
+ * for quick checks such as test/bundle.test.ts; never for publishing.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -32,6 +40,12 @@ const BUNDLED_INTO_CJS = ['p-retry', 'is-network-error'];
 /** Only the CommonJS tree carries the CLI (`bin`). */
 const CLI_DIR = path.join(SRC, 'cli');
 const TARGET = 'node20';
+/** The browser entry, in both trees. */
+const BROWSER_ENTRY = 'index.browser.js';
+/** Packages the browser entry must never reach. */
+const NODE_ONLY_PACKAGES = ['@grpc/grpc-js', 'google-gax'];
+/** Browsers the browser bundle check targets (what esbuild may assume of the syntax). */
+const BROWSER_TARGET = ['chrome110', 'firefox115', 'safari16.4'];
 
 function argValue(flag: string): string | undefined {
   const i = process.argv.indexOf(flag);
@@ -100,9 +114,11 @@ async function main(): Promise<void> {
   };
 
   // 1. Declarations (and a full type-check of src/).
+  const withTypes = !process.argv.includes('--no-types');
   const typesDir = path.join(out, 'types');
   const tsc = createRequire(__filename).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', typesDir], { cwd: ROOT, stdio: 'inherit' });
+  if (withTypes) execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', typesDir], { cwd: ROOT, stdio: 'inherit' });
+  else fs.mkdirSync(typesDir, { recursive: true });
   const isLibraryDeclaration = (file: string) => file.endsWith('.d.ts') && !file.startsWith(path.join(typesDir, 'cli') + path.sep);
 
   // 2. ES modules.
@@ -160,9 +176,64 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(out, 'THIRD_PARTY_LICENSES.txt'), notices.join('\n' + '-'.repeat(72) + '\n\n'));
 
   fs.chmodSync(path.join(cjsDir, 'cli', 'main.js'), 0o755);
+
+  // 4. The browser entry, bundled for the browser from each tree.
+  const esmBrowser = await checkBrowserBundle(path.join(esmDir, BROWSER_ENTRY), 'esm');
+  await checkBrowserBundle(path.join(cjsDir, BROWSER_ENTRY), 'cjs');
   if (!process.argv.includes('--quiet')) {
-    console.log(`built ${path.relative(ROOT, out) || out} (esm + cjs + types, ${[...inlined].join(' + ')} inlined in cjs) in ${Date.now() - started} ms`);
+    const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;
+    console.log(
+      `built ${path.relative(ROOT, out) || out} (esm + cjs${withTypes ? ' + types' : ', no types'}, ${[...inlined].join(' + ')} inlined in cjs) in ${Date.now() - started} ms; ` +
+        `browser bundle ${kb(esmBrowser.minified)} minified, ${kb(esmBrowser.gzipped)} gzipped`,
+    );
   }
+}
+
+/** Where a bundle input comes from: a package name, a Node built-in, or undefined for the package's own files. */
+function inputOrigin(input: string): string | undefined {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+  return match?.[1];
+}
+
+/**
+ * Bundles `entry` for the browser (esbuild `--platform=browser`, minified, in
+ * memory) and fails when it reaches a Node built-in, @grpc/grpc-js or
+ * google-gax. esbuild itself refuses an unresolvable built-in (`net`, `fs` …)
+ * on this platform; a `browser` field that maps one to `false` (protobufjs's
+ * optional `fs`) yields an empty module, which is fine. Returns the sizes.
+ */
+async function checkBrowserBundle(entry: string, tree: string): Promise<{ minified: number; gzipped: number }> {
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: BROWSER_TARGET,
+      minify: true,
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      outfile: 'browser-check.js',
+      nodePaths: [path.join(ROOT, 'node_modules')], // --out may be outside the repository
+    });
+  } catch (err) {
+    throw new Error(`${tree}/${BROWSER_ENTRY} does not bundle for the browser (a Node built-in reached?): ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const problems: string[] = [];
+  for (const [input, info] of Object.entries(result.metafile.inputs)) {
+    const origin = inputOrigin(input);
+    if (origin && NODE_ONLY_PACKAGES.includes(origin)) problems.push(`${input} (${origin})`);
+    for (const imp of info.imports) {
+      if (imp.path.startsWith('node:') || (imp.external && !imp.path.startsWith('.'))) problems.push(`${input} imports ${imp.path}`);
+    }
+  }
+  const code = result.outputFiles.find((f) => f.path.endsWith('.js'))!.contents;
+  const text = new TextDecoder().decode(code);
+  if (/\bfrom\s*["']node:|\brequire\(\s*["']node:|\bimport\(\s*["']node:/.test(text)) problems.push('the output loads a node: module');
+  if (problems.length > 0) throw new Error(`${tree}/${BROWSER_ENTRY}: the browser bundle reaches Node-only code:\n  ${problems.join('\n  ')}`);
+  return { minified: code.byteLength, gzipped: gzipSync(code).byteLength };
 }
 
 function listJs(dir: string): string[] {

@@ -194,6 +194,29 @@ export class PollingLimitError extends LongRunningError {
   }
 }
 
+/**
+ * A function that needs Node.js was called in the browser build of
+ * `longrunning` (the package's `browser`, `worker`, `workerd` and
+ * `edge-light` conditions): `grpcTransport`, `gaxTransport` and
+ * `fromGaxOperation` run on @grpc/grpc-js or google-gax, which need Node's
+ * sockets. Use `restTransport` there, or run the code on Node.
+ *
+ * @example
+ * ```ts
+ * catch (err) { if (err instanceof UnsupportedRuntimeError) console.error(err.feature, 'needs Node.js'); }
+ * ```
+ */
+export class UnsupportedRuntimeError extends LongRunningError {
+  /** Always `'UnsupportedRuntimeError'`. */
+  override name = 'UnsupportedRuntimeError';
+  /** The function that was called, e.g. `'grpcTransport'`. */
+  readonly feature: string;
+  constructor(feature: string, message: string) {
+    super(message);
+    this.feature = feature;
+  }
+}
+
 /** True when `err` is an {@link RpcError} with the given code. */
 export function isRpcCode(err: unknown, code: number): err is RpcError {
   return err instanceof RpcError && err.code === code;

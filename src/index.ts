@@ -33,6 +33,7 @@ export {
   OperationTimeoutError,
   PollingLimitError,
   RpcError,
+  UnsupportedRuntimeError,
   type DecodedDetail,
 } from './errors.js';
 

@@ -15,6 +15,7 @@ import {
   RpcError,
   abortReason,
 } from './errors.js';
+import { emitWarning } from './platform.js';
 import { type ResumeToken, parseResumeToken, resourceToToken } from './resume.js';
 import { SnapshotStream } from './snapshots.js';
 import type { CallOptions, OperationResource, OperationsTransport } from './types.js';
@@ -745,7 +746,5 @@ function waitGrace(timeoutMs: number): number {
 }
 
 function defaultListenerError(error: unknown, event: string): void {
-  process.emitWarning(`a listener for '${event}' threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, {
-    code: 'LONGRUNNING_LISTENER_ERROR',
-  });
+  emitWarning(`a listener for '${event}' threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, 'LONGRUNNING_LISTENER_ERROR');
 }

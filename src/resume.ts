@@ -5,6 +5,7 @@
  * @module
  */
 import { MAX_JSON_NESTING_DEPTH, jsonDepthExceeds } from './codec/schema.js';
+import { base64Decode, base64Encode } from './codec/wkt.js';
 import { InvalidOperationError } from './errors.js';
 import type { AnyMessage, OperationResource } from './types.js';
 
@@ -76,7 +77,7 @@ export function resourceToToken(resource: OperationResource): NonNullable<Resume
 
 function anyToToken(any: AnyMessage): TokenAny {
   const out: TokenAny = { typeUrl: any.typeUrl };
-  if (any.value) out.value = Buffer.from(any.value.buffer, any.value.byteOffset, any.value.byteLength).toString('base64');
+  if (any.value) out.value = base64Encode(any.value);
   if (any.json) out.json = any.json;
   return out;
 }
@@ -129,8 +130,9 @@ function tokenToAny(raw: unknown, where: string): AnyMessage {
   if (typeof typeUrl !== 'string') throw new InvalidOperationError(`resume token ${where} has no type URL`);
   const any: AnyMessage = { typeUrl };
   if (value !== undefined) {
-    if (typeof value !== 'string' || !BASE64.test(value)) throw new InvalidOperationError(`resume token ${where} value is not base64`);
-    any.value = new Uint8Array(Buffer.from(value, 'base64'));
+    const bytes = typeof value === 'string' && BASE64.test(value) ? base64Decode(value) : undefined;
+    if (!bytes) throw new InvalidOperationError(`resume token ${where} value is not base64`);
+    any.value = bytes;
   }
   if (json !== undefined) {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidOperationError(`resume token ${where} json must be an object`);

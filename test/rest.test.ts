@@ -1006,4 +1006,48 @@ describe('FakeOperationsServer over HTTP', () => {
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.details).toEqual([{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2s' }]);
   });
+
+  test('cors: true answers preflights and lets other origins read every answer, errors included', async () => {
+    const fake = new FakeOperationsServer();
+    const { baseUrl } = await fake.listenHttp(restProfiles.standard, { cors: true });
+    closers.push(() => fake.close());
+    const op = fake.create();
+    const origin = 'http://127.0.0.1:1';
+    const preflight = await fetch(`${baseUrl}/v1/${op.name}:cancel`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('content-type,authorization');
+    expect(fake.calls).toEqual([]); // a preflight reaches no backend method
+    const get = await fetch(`${baseUrl}/v1/${op.name}`, { headers: { origin } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(get.headers.get('vary')).toBe('Origin');
+    expect(get.headers.get('access-control-expose-headers')).toBe('retry-after');
+    const missing = await fetch(`${baseUrl}/v1/operations/missing`, { headers: { origin } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('access-control-allow-origin')).toBe(origin);
+    const noOrigin = await fetch(`${baseUrl}/v1/${op.name}`);
+    expect(noOrigin.headers.get('access-control-allow-origin')).toBe('*');
+    // and the transport works through it as usual
+    await restTransport({ baseUrl }).cancelOperation(op.name);
+    expect((await fake.transport.getOperation(op.name)).error?.code).toBe(Code.CANCELLED);
+  });
+
+  test('without cors, no CORS headers are sent and OPTIONS is an unbound route (404)', async () => {
+    const fake = new FakeOperationsServer();
+    const { baseUrl } = await fake.listenHttp();
+    closers.push(() => fake.close());
+    const op = fake.create();
+    const origin = 'http://127.0.0.1:1';
+    const preflight = await fetch(`${baseUrl}/v1/${op.name}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
+    expect(preflight.status).toBe(404);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    const get = await fetch(`${baseUrl}/v1/${op.name}`, { headers: { origin } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('access-control-allow-origin')).toBeNull();
+  });
 });

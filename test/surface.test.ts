@@ -6,6 +6,7 @@
  * public API: update the CHANGELOG with it.
  */
 import * as api from '../src/index.js';
+import * as browser from '../src/index.browser.js';
 import * as testing from '../src/testing/index.js';
 
 const names = (module: object) => Object.keys(module).filter((key) => key !== '__esModule').sort();
@@ -25,6 +26,7 @@ test('longrunning exports exactly the public API', () => {
       'PollingLimitError',
       'RpcError',
       'TypeRegistry',
+      'UnsupportedRuntimeError',
       'codeName',
       'defineRestProfile',
       'fromGaxOperation',
@@ -38,12 +40,17 @@ test('longrunning exports exactly the public API', () => {
   );
 });
 
+test('the browser entry (browser, worker, workerd, edge-light conditions) exports the same names', () => {
+  expect(names(browser)).toEqual(names(api));
+});
+
 test('internal helpers are not in the main entry', () => {
   for (const helper of [
     'compileTemplate', 'PathTemplate', 'splitResourceName', 'templateMapper', 'renameMapper', 'resolveRestRoute', 'matchRestRoute',
     'restRoutes', 'grpcCodeFromHttp', 'httpStatusFromGrpcCode', 'anyFromGax', 'operationFromGax', 'rpcErrorFromGax', 'systemClock',
   ]) {
     expect(names(api)).not.toContain(helper);
+    expect(names(browser)).not.toContain(helper);
   }
 });
 

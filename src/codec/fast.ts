@@ -23,7 +23,7 @@ import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS, camelPath, civilDate, fra
 // The wire reader's functions as local bindings: module builds that turn
 // imports into getters (esbuild's CommonJS) would otherwise cost a call per read.
 const {
-  WireReader, readBool, readBytesBase64, readDouble, readFixed32, readFixed64, readFloat, readLength, readString,
+  WireReader, base64Slice, readBool, readBytesBase64, readDouble, readFixed32, readFixed64, readFloat, readLength, readString,
   readVarint32, readVarint64, skipField,
 } = wire;
 
@@ -794,7 +794,7 @@ function readAny(r: Input, p: FastPlan, end: number, depth: number): Record<stri
   if (typeUrl === '') {
     // No type to decode it with: an unknown Any, its bytes kept as base64 (as ./json-print.ts prints it).
     if (stop === start) return {};
-    return { '@type': '', value: r.view.toString('base64', start, stop) };
+    return { '@type': '', value: base64Slice(r, start, stop) };
   }
   const type = r.resolve(typeUrl);
   if (!type) giveUp();

@@ -4,6 +4,7 @@
  * @module
  */
 import { InvalidOperationError } from '../errors.js';
+import { bytesEqual } from '../platform.js';
 import type { AnyMessage, OperationResource, RpcStatus } from '../types.js';
 import { MAX_JSON_NESTING_DEPTH, jsonDepthExceeds } from './schema.js';
 
@@ -99,7 +100,7 @@ export function sameAny(a: AnyMessage | undefined, b: AnyMessage | undefined): b
   if (!a || !b || a.typeUrl !== b.typeUrl) return false;
   if (a.value || b.value) {
     if (!a.value || !b.value || a.value.byteLength !== b.value.byteLength) return false;
-    return Buffer.from(a.value.buffer, a.value.byteOffset, a.value.byteLength).equals(b.value);
+    return bytesEqual(a.value, b.value);
   }
   return JSON.stringify(a.json ?? {}) === JSON.stringify(b.json ?? {});
 }

@@ -13,11 +13,17 @@
  * @module
  */
 import protobuf from 'protobufjs';
+import { base64FromBytes, nodeBuffer } from '../platform.js';
 import { CodecError, MAX_NESTING_DEPTH } from './schema.js';
 
-interface Utf8Buffer extends Buffer {
+/** Node's Buffer view of the input, with its fast UTF-8 and base64 slices. */
+interface Utf8Buffer {
   utf8Slice(start: number, end: number): string;
+  toString(encoding: 'base64', start?: number, end?: number): string;
 }
+
+/** UTF-8 where Node's Buffer is missing (browsers, workers): invalid bytes become U+FFFD, as Buffer does. */
+const utf8Decoder = new TextDecoder('utf-8');
 
 const floatUtil = protobuf.util.float;
 
@@ -40,11 +46,11 @@ export class WireReader {
   hi = 0;
   /** The input. */
   readonly buf: Uint8Array;
-  /** The input as a Buffer (same memory), for UTF-8 and base64. */
-  readonly view: Utf8Buffer;
+  /** The input as a Node Buffer (same memory), for fast UTF-8 and base64; undefined without Buffer. */
+  readonly view: Utf8Buffer | undefined;
   constructor(bytes: Uint8Array) {
     this.buf = bytes;
-    this.view = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as Utf8Buffer;
+    this.view = nodeBuffer === undefined ? undefined : ((nodeBuffer.isBuffer(bytes) ? bytes : nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as unknown as Utf8Buffer);
   }
 }
 
@@ -288,7 +294,8 @@ export function readString(r: WireReader, end: number): string {
   const stop = readLength(r, end);
   const start = r.pos;
   r.pos = stop;
-  return stop === start ? '' : r.view.utf8Slice(start, stop);
+  if (stop === start) return '';
+  return r.view ? r.view.utf8Slice(start, stop) : utf8Decoder.decode(r.buf.subarray(start, stop));
 }
 
 /**
@@ -318,7 +325,19 @@ export function readBytesBase64(r: WireReader, end: number): string {
   const stop = readLength(r, end);
   const start = r.pos;
   r.pos = stop;
-  return stop === start ? '' : r.view.toString('base64', start, stop);
+  return stop === start ? '' : base64Slice(r, start, stop);
+}
+
+/**
+ * Bytes `start`..`stop` of the input as standard base64.
+ *
+ * @example
+ * ```ts
+ * base64Slice(r, 0, 3); // 'AQID'
+ * ```
+ */
+export function base64Slice(r: WireReader, start: number, stop: number): string {
+  return r.view ? r.view.toString('base64', start, stop) : base64FromBytes(r.buf.subarray(start, stop));
 }
 
 /**

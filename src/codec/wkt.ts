@@ -4,6 +4,7 @@
  * Shared by the JSON printer, the JSON parser and the single-pass decoder.
  * @module
  */
+import { base64FromBytes, bytesFromBase64, nodeBuffer } from '../platform.js';
 import { CodecError } from './schema.js';
 
 /**
@@ -15,7 +16,7 @@ import { CodecError } from './schema.js';
  * ```
  */
 export function base64Encode(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return nodeBuffer ? nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') : base64FromBytes(bytes);
 }
 
 const BASE64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/;
@@ -34,7 +35,7 @@ export function base64Decode(text: string): Uint8Array | undefined {
   const bare = text.replace(/=+$/, '');
   if (bare.length % 4 === 1) return undefined;
   if (text.length !== bare.length && text.length % 4 !== 0) return undefined;
-  return new Uint8Array(Buffer.from(bare, 'base64'));
+  return nodeBuffer ? new Uint8Array(nodeBuffer.from(bare, 'base64')) : bytesFromBase64(bare);
 }
 
 const DURATION_RE = /^(-)?(\d{1,12})(?:\.(\d{1,9}))?s$/;

@@ -83,6 +83,21 @@ export interface InjectedError {
   details?: DecodedDetail[];
 }
 
+/**
+ * Options of {@link FakeOperationsServer.listenHttp}.
+ *
+ * @example
+ * ```ts
+ * const options: ListenHttpOptions = { cors: true };
+ * ```
+ */
+export interface ListenHttpOptions {
+  /** Port on 127.0.0.1; 0 or absent → an ephemeral port. */
+  port?: number;
+  /** Answer CORS preflights and set `Access-Control-Allow-Origin`, so a page on another origin can call the server. Default false. */
+  cors?: boolean;
+}
+
 /** A running listener. */
 export interface Listener {
   close(): Promise<void>;
@@ -280,15 +295,19 @@ export class FakeOperationsServer {
   }
 
   /**
-   * Serves this server over real HTTP/JSON on 127.0.0.1 with the given REST profile's URL layout.
+   * Serves this server over real HTTP/JSON on 127.0.0.1 with the given REST
+   * profile's URL layout. `{ cors: true }` lets a page on another origin
+   * (a browser app on its own dev server) call it: preflights are answered
+   * and `Access-Control-Allow-Origin` is set on every answer.
    *
    * @example
    * ```ts
    * const { baseUrl, close } = await server.listenHttp(restProfiles.cloudStorage);
    * const transport = restTransport({ baseUrl, profile: restProfiles.cloudStorage });
+   * const forPages = await server.listenHttp(restProfiles.standard, { cors: true });
    * ```
    */
-  async listenHttp(profile: RestProfile = restProfiles.standard, options: { port?: number } = {}): Promise<{
+  async listenHttp(profile: RestProfile = restProfiles.standard, options: ListenHttpOptions = {}): Promise<{
     /** `http://127.0.0.1:<port>`, for `restTransport({ baseUrl })`. */
     baseUrl: string;
     /** The port listened on. */

@@ -29,6 +29,15 @@ export interface ServeHttpOptions {
   maxRequestBytes?: number;
   /** WaitOperation timeout used when a request carries none, in ms. Default 30000. */
   defaultWaitTimeoutMs?: number;
+  /**
+   * Lets pages on other origins call the server (CORS): answers preflight
+   * `OPTIONS` requests with 204 (any method the profile binds, any requested
+   * headers) and sets `Access-Control-Allow-Origin` (the request's `Origin`,
+   * else `*`) and `Access-Control-Expose-Headers: retry-after` on every
+   * answer, errors included. Default false: `OPTIONS` is then a route like any
+   * other (404).
+   */
+  cors?: boolean;
 }
 
 /**
@@ -92,6 +101,27 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** Methods a preflight may ask for: every method a REST profile can bind. */
+const CORS_METHODS = 'GET, POST, DELETE, PATCH, PUT';
+/** How long a browser may cache a preflight answer, in seconds. */
+const CORS_MAX_AGE_S = 600;
+
+/** CORS headers of every answer; true when the request was a preflight, answered here. */
+function applyCors(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  const origin = req.headers.origin;
+  res.setHeader('access-control-allow-origin', origin ?? '*');
+  res.setHeader('vary', 'Origin');
+  res.setHeader('access-control-expose-headers', 'retry-after');
+  if (req.method !== 'OPTIONS' || req.headers['access-control-request-method'] === undefined) return false;
+  res.setHeader('access-control-allow-methods', CORS_METHODS);
+  const requested = req.headers['access-control-request-headers'];
+  if (requested) res.setHeader('access-control-allow-headers', requested);
+  res.setHeader('access-control-max-age', String(CORS_MAX_AGE_S));
+  res.writeHead(204, { 'content-length': '0' });
+  res.end();
+  return true;
+}
+
 function sendError(res: http.ServerResponse, code: number, message: string, details: readonly DecodedDetail[] = [], status?: number): void {
   send(res, status ?? httpStatusFromGrpcCode(code), errorBody(code, message, details));
 }
@@ -104,7 +134,8 @@ function sendError(res: http.ServerResponse, code: number, message: string, deta
  *   with the HTTP status mapped from the `RpcError` code (NOT_FOUND → 404,
  *   UNIMPLEMENTED → 501, …); a backend that has no `waitOperation` answers 501;
  * - a method/path the profile does not bind → 404;
- * - when the client disconnects, the backend call's signal aborts.
+ * - when the client disconnects, the backend call's signal aborts;
+ * - with `cors: true`, pages on other origins may call it (preflights answered).
  * Restarting on the same `port` after `close()` works.
  *
  * @example
@@ -125,8 +156,10 @@ export async function serveHttp(
   const registry = options.registry ?? TypeRegistry.default();
   const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const defaultWaitMs = options.defaultWaitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  const cors = options.cors === true;
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (cors && applyCors(req, res)) return;
     const controller = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new DOMException('the HTTP client disconnected', 'AbortError'));

@@ -9,6 +9,7 @@
  */
 import type * as protobuf from 'protobufjs';
 import { TypeRegistry } from '../codec/registry.js';
+import { base64Decode } from '../codec/wkt.js';
 import { anyFromJson, decodeDetails, decodeStatusBytes } from '../codec/status.js';
 import { RpcError, abortReason, type DecodedDetail } from '../errors.js';
 import { CancelPacer, type CancelPacing } from './cancel-pacer.js';
@@ -202,7 +203,7 @@ function isObject(value: unknown): value is Obj {
 
 function bytesOf(value: unknown): Uint8Array | undefined {
   if (value instanceof Uint8Array) return new Uint8Array(value); // a plain copy, not a view into the frame
-  if (typeof value === 'string') return new Uint8Array(Buffer.from(value, 'base64'));
+  if (typeof value === 'string') return base64Decode(value);
   if (Array.isArray(value) && value.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return Uint8Array.from(value as number[]);
   return undefined;
 }
