@@ -177,8 +177,18 @@ describe('Retry-After on 429 and 503', () => {
   test('the watch loop waits as long as Retry-After asks (injected clock)', async () => {
     const baseUrl = await answering(429, '3');
     const slept: number[] = [];
-    // Short sleeps (backoff, hints) end at once; long ones (the RPC deadline) run on real time.
-    const clock: Clock = { ...systemClock, sleep: (ms, signal) => (slept.push(ms), systemClock.sleep(ms >= 10_000 ? ms : 0, signal)) };
+    // A virtual clock: short sleeps (backoff, hints) pass at once by moving `now`; long ones (the RPC deadline) run on real time.
+    let virtual = 0;
+    const clock: Clock = {
+      now: () => virtual,
+      random: () => 0.5,
+      sleep: (ms, signal) => {
+        slept.push(ms);
+        if (ms >= 10_000) return systemClock.sleep(ms, signal);
+        virtual += ms;
+        return Promise.resolve();
+      },
+    };
     const op = LongRunningOperation.resume(JSON.stringify({ kind: 'longrunning.operation', version: 1, name: 'operations/ra' }), {
       transport: restTransport({ baseUrl }),
       waitOperation: 'never',

@@ -23,7 +23,7 @@ interface Utf8Buffer {
 }
 
 /** UTF-8 where Node's Buffer is missing (browsers, workers): invalid bytes become U+FFFD, as Buffer does. */
-const utf8Decoder = new TextDecoder('utf-8');
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 const floatUtil = protobuf.util.float;
 

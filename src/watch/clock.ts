@@ -25,7 +25,9 @@ export interface Clock {
    */
   now(): number;
   /**
-   * Resolves after `ms`; rejects with the signal's reason when aborted, clearing its timer.
+   * Resolves after `ms` have passed on {@link Clock.now}; rejects with the
+   * signal's reason when aborted, clearing its timer. (Every sleeping
+   * operation shares one timer per clock, armed through this.)
    *
    * @example
    * ```ts

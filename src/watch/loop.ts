@@ -282,7 +282,7 @@ export class Watch {
       this.end(new PollingLimitError(this.target.name, 'maxPolls', polling.maxPolls, this.polls));
       return;
     }
-    if (this.config.clock.now() - this.startedAt >= polling.maxPollingMs) {
+    if (this.config.clock.now() - this.startedAt > polling.maxPollingMs) {
       this.end(new PollingLimitError(this.target.name, 'maxPollingMs', polling.maxPollingMs, this.polls));
       return;
     }
@@ -324,7 +324,12 @@ export class Watch {
         delay = chosen;
       }
     }
-    if (polling.maxPollingMs !== Infinity) delay = Math.min(delay, Math.max(0, this.startedAt + polling.maxPollingMs - clock.now()));
+    if (polling.maxPollingMs !== Infinity) {
+      // The last poll is at the limit; after it, the wait ends.
+      const left = this.startedAt + polling.maxPollingMs - clock.now();
+      if (left <= 0) throw new PollingLimitError(this.target.name, 'maxPollingMs', polling.maxPollingMs, this.polls);
+      delay = Math.min(delay, left);
+    }
     return delay;
   }
 
