@@ -18,7 +18,7 @@
  * @module longrunning
  */
 // The same names as index.ts, in the same groups; see there.
-export { LongRunningOperation, type OperationEvents, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';
+export { LongRunningOperation, type OperationEvents, type RetryInfoEvent, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';
 export { OperationsClient, type OperationsClientOptions } from './client.js';
 export type { ResumeToken, TokenAny } from './resume.js';
 export type { PollingOptions, RetryOptions } from './watch/policy.js';

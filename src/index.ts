@@ -12,7 +12,7 @@
  * @module longrunning
  */
 // Core: an operation, its options, events and snapshots; many operations over one transport.
-export { LongRunningOperation, type OperationEvents, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';
+export { LongRunningOperation, type OperationEvents, type RetryInfoEvent, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';
 export { OperationsClient, type OperationsClientOptions } from './client.js';
 export type { ResumeToken, TokenAny } from './resume.js';
 export type { PollingOptions, RetryOptions } from './watch/policy.js';
