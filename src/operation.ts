@@ -21,7 +21,7 @@ import { SnapshotStream } from './snapshots.js';
 import type { CallOptions, OperationResource, OperationsTransport } from './types.js';
 import { type Clock, systemClock } from './watch/clock.js';
 import { engineFor, type RpcMethod } from './watch/engine.js';
-import { Watch, type WatchConfig } from './watch/loop.js';
+import { APPLY, METADATA, ON_END, ON_RETRY, WANTS_PROGRESS, Watch, type WatchConfig } from './watch/loop.js';
 import { onAbort } from './watch/signals.js';
 import { timersOf } from './watch/timers.js';
 import { checkDuration, pollingPolicy, retryPolicy, type PollingOptions, type RetryOptions } from './watch/policy.js';
@@ -296,6 +296,12 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       return Promise.reject(err);
     }
     if (this.outcome.state !== 'pending') return this.result();
+    if (options.signal === undefined && options.timeoutMs === undefined && this.objectSignal === undefined) {
+      // Nothing can make this waiter leave before the end: it is the shared result itself.
+      this.waiters++;
+      this.startLoop();
+      return this.result();
+    }
     return this.join(options).promise;
   }
 
@@ -594,28 +600,32 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     if (this.loop || this.outcome.state !== 'pending' || this.waiters === 0) return;
     const pollImmediately = this.pollImmediately;
     this.pollImmediately = true; // a later restart looks at once
-    const self = this;
-    const loop: Watch = new Watch(
-      {
-        get name() {
-          return self.currentName;
-        },
-        apply: (r) => this.apply(r),
-        wantsProgress: () => this.listenerCount('metadata') > 0 || (this.streams?.size ?? 0) > 0,
-        metadata: () => this.current.metadata,
-        onRetry: (error, info) => this.emit('retry', error, info),
-      },
-      this.config,
-      {
-        pollImmediately,
-        onEnd: (err) => {
-          if (this.loop === loop) this.loop = undefined;
-          if (err !== undefined) this.fail(err);
-        },
-      },
-    );
+    // The operation is the loop's target itself (symbol-keyed methods below): no closures per run.
+    const loop = new Watch(this, this.config, pollImmediately);
     this.loop = loop;
     loop.start();
+  }
+
+  /** @internal The watch loop hands over a server answer. */
+  [APPLY](raw: unknown): boolean {
+    return this.apply(raw);
+  }
+  /** @internal Whether someone listens for progress. */
+  [WANTS_PROGRESS](): boolean {
+    return this.listenerCount('metadata') > 0 || (this.streams?.size ?? 0) > 0;
+  }
+  /** @internal The latest decoded metadata. */
+  [METADATA](): unknown {
+    return this.current.metadata;
+  }
+  /** @internal A failed call is about to be retried. */
+  [ON_RETRY](error: RpcError, info: RetryInfoEvent): void {
+    this.emit('retry', error, info);
+  }
+  /** @internal A run of the loop ended by itself. */
+  [ON_END](loop: Watch, err?: unknown): void {
+    if (this.loop === loop) this.loop = undefined;
+    if (err !== undefined) this.fail(err);
   }
 
   private stopLoop(): void {

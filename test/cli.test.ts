@@ -230,9 +230,10 @@ describe('lro against the fake server', () => {
 
   test('wait --timeout exits 3 and leaves the operation running; nothing is cancelled', async () => {
     const op = server.create();
-    const run = await lro('wait', op.name, '--grpc', grpcAddress, '--timeout', '300ms', '--poll-interval', '100ms');
+    // long enough for the first GetOperation to come back on a loaded machine, so the server was reached
+    const run = await lro('wait', op.name, '--grpc', grpcAddress, '--timeout', '3s', '--poll-interval', '100ms');
     expect(run.code).toBe(3);
-    expect(run.stderr).toContain(`timed out after 300ms waiting for ${op.name}`);
+    expect(run.stderr).toContain(`timed out after 3s waiting for ${op.name}`);
     expect(server.get(op.name)?.done).toBe(false);
     expect(methodsFor(op.name)).not.toContain('CancelOperation');
   });
