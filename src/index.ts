@@ -26,7 +26,8 @@ export {
   type DecodedDetail,
 } from './errors.js';
 export { LongRunningOperation, type OperationEvents, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';
-export { OperationsClient, type OperationsClientOptions } from './client.js';
+export { OperationsClient, type NotificationSource, type NotificationSourceOptions, type OperationUpdate, type OperationsClientOptions } from './client.js';
+export { pubsubNotifications, type PubSubMessageLike, type PubSubNotificationOptions, type PubSubNotifications, type PubSubSubscriptionLike } from './pubsub.js';
 export type { ResumeToken, TokenAny } from './resume.js';
 export { TypeRegistry, type Decoder } from './codec/registry.js';
 export type { DecodeOption } from './codec/decoders.js';
