@@ -100,27 +100,27 @@ export async function startPubSubServer(options: PubSubServerOptions = {}): Prom
   let nextId = 1;
   let nextAck = 1;
   let turn = 0;
+  const scheduled = new Set<string>();
 
   const deliver = (subscription: string): void => {
     const queue = pending.get(subscription);
     if (!queue || queue.length === 0) return;
     const open = [...streams].filter(([, s]) => s === subscription).map(([call]) => call);
     if (open.length === 0) return;
+    // Up to 1,000 messages per response, as Pub/Sub batches them.
     while (queue.length > 0) {
-      const message = queue.shift()!;
       const call = open[turn++ % open.length]!;
-      const ackId = `ack-${nextAck++}`;
-      outstanding.set(ackId, { subscription, message });
-      message.deliveryAttempt++;
-      call.write({
-        receivedMessages: [
-          {
-            ackId,
-            message: { data: message.data, attributes: message.attributes, messageId: message.messageId, publishTime: { seconds: 1_700_000_000, nanos: 0 } },
-            deliveryAttempt: message.deliveryAttempt,
-          },
-        ],
+      const receivedMessages = queue.splice(0, 1_000).map((message) => {
+        const ackId = `ack-${nextAck++}`;
+        outstanding.set(ackId, { subscription, message });
+        message.deliveryAttempt++;
+        return {
+          ackId,
+          message: { data: message.data, attributes: message.attributes, messageId: message.messageId, publishTime: { seconds: 1_700_000_000, nanos: 0 } },
+          deliveryAttempt: message.deliveryAttempt,
+        };
       });
+      call.write({ receivedMessages });
     }
   };
   const settle = (ackIds: string[], how: 'ack' | 'nack'): string[] => {
@@ -205,7 +205,14 @@ export async function startPubSubServer(options: PubSubServerOptions = {}): Prom
       const queue = pending.get(subscription) ?? [];
       queue.push({ messageId, data: bytes, attributes, deliveryAttempt: 0 });
       pending.set(subscription, queue);
-      deliver(subscription);
+      if (!scheduled.has(subscription)) {
+        // Messages published in one go are delivered together (after the current job).
+        scheduled.add(subscription);
+        queueMicrotask(() => {
+          scheduled.delete(subscription);
+          deliver(subscription);
+        });
+      }
       return messageId;
     },
     async settled(id) {
