@@ -36,6 +36,7 @@ export interface NotificationSourceOptions {
    * GetOperation once per this interval (no WaitOperation, no backoff, no
    * progress-timed polls), so a lost notification only delays a result.
    * Default 300_000 (5 minutes). With several sources attached, the shortest wins.
+   * The client's `polling.maxPolls` / `maxPollingMs` limits still apply.
    */
   safetyIntervalMs?: number;
 }
