@@ -120,17 +120,24 @@ export interface OperationEvents<TResponse, TMetadata> {
   /** Waiting ended in failure: the operation failed, or the watch did (RPC, decoding, invalid resource). */
   error: [error: Error];
   /** A call failed with a transient error and is about to be retried after `delayMs`. */
-  retry: [
-    error: RpcError,
-    info: {
-      /** The RPC being retried, e.g. `GetOperation`. */
-      method: string;
-      /** 1 for the first retry. */
-      attempt: number;
-      /** The wait before the retry. */
-      delayMs: number;
-    },
-  ];
+  retry: [error: RpcError, info: RetryInfoEvent];
+}
+
+/**
+ * What the `retry` event says about the retry it announces.
+ *
+ * @example
+ * ```ts
+ * op.on('retry', (err, { method, attempt, delayMs }) => console.warn(`${method} failed (${err.code}); retry ${attempt} in ${delayMs} ms`));
+ * ```
+ */
+export interface RetryInfoEvent {
+  /** The RPC that failed, e.g. `'GetOperation'`. */
+  method: string;
+  /** Which retry this is in the current run of failures (1 for the first). */
+  attempt: number;
+  /** How long the loop sleeps before it (the backoff, or the server's clamped hint). */
+  delayMs: number;
 }
 
 type Outcome<T> = { state: 'pending' } | { state: 'resolved'; value: T } | { state: 'rejected'; error: unknown };
