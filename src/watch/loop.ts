@@ -84,6 +84,18 @@ export function waitOperationUnavailable(transport: OperationsTransport, clock: 
   return engineFor(transport, clock).waitSupport === 'no';
 }
 
+/** One call the loop makes: what to send, how to retry it, and where its final outcome goes. */
+interface CallPlan {
+  readonly method: RpcMethod;
+  readonly timeoutMs: number;
+  readonly run: (signal: AbortSignal, timeoutMs: number) => Promise<unknown>;
+  readonly retry: RetryPolicy;
+  /** A WaitOperation, held open: it takes a wait slot. */
+  readonly long: boolean;
+  /** The answer, or the error that ended the retries. */
+  readonly then: (ok: boolean, value: unknown) => void;
+}
+
 type Phase = 'idle' | 'sleeping' | 'calling' | 'retrying' | 'parked' | 'ended';
 
 /**
@@ -242,14 +254,14 @@ export class Watch implements TimerHandler {
     const deadlineMs = timeoutMs + config.waitGraceMs(timeoutMs);
     const started = config.clock.now();
     const name = target.name;
-    this.issue(
-      'WaitOperation',
-      deadlineMs,
-      (signal, t) => config.transport.waitOperation!(name, timeoutMs, { signal, timeoutMs: t }),
-      config.retry,
-      true,
-      (ok, value) => this.onWaitAnswer(ok, value, timeoutMs, started),
-    );
+    this.issue({
+      method: 'WaitOperation',
+      timeoutMs: deadlineMs,
+      run: (signal, t) => config.transport.waitOperation!(name, timeoutMs, { signal, timeoutMs: t }),
+      retry: config.retry,
+      long: true,
+      then: (ok, value) => this.onWaitAnswer(ok, value, timeoutMs, started),
+    });
   }
 
   private onWaitAnswer(ok: boolean, value: unknown, timeoutMs: number, started: number): void {
@@ -298,18 +310,18 @@ export class Watch implements TimerHandler {
     this.delayNextPoll = true;
     const { config } = this;
     const name = this.target.name;
-    this.issue(
-      'GetOperation',
-      config.rpcTimeoutMs,
-      (signal, t) => config.transport.getOperation(name, { signal, timeoutMs: t }),
-      pollRetryPolicy(config.retry),
-      false,
-      (ok, value) => {
+    this.issue({
+      method: 'GetOperation',
+      timeoutMs: config.rpcTimeoutMs,
+      run: (signal, t) => config.transport.getOperation(name, { signal, timeoutMs: t }),
+      retry: pollRetryPolicy(config.retry),
+      long: false,
+      then: (ok, value) => {
         this.forceGet = false;
         if (!ok) this.end(value);
         else if (!this.applyAnswer(value)) this.step();
       },
-    );
+    });
   }
 
   /** The delay before the next poll: the backoff, shortened by the progress estimate, then the user's hook, within maxPollingMs. */
@@ -381,14 +393,8 @@ export class Watch implements TimerHandler {
    * Makes one call through the engine; a retryable failure goes on to p-retry.
    * `then` gets the final outcome (the answer, or the error that ended the retries).
    */
-  private issue(
-    method: RpcMethod,
-    timeoutMs: number,
-    run: (signal: AbortSignal, timeoutMs: number) => Promise<unknown>,
-    retry: RetryPolicy,
-    long: boolean,
-    then: (ok: boolean, value: unknown) => void,
-  ): void {
+  private issue(plan: CallPlan): void {
+    const { method, timeoutMs, run, retry, long, then } = plan;
     this.phase = 'calling';
     const name = this.target.name;
     this.call = this.engine.call(
@@ -407,22 +413,15 @@ export class Watch implements TimerHandler {
             this.engine.endProbe('unknown');
           }
           if (ok || retry.retries === 0 || !isRetryable(value, retry)) then(ok, value);
-          else this.retry(value, method, timeoutMs, run, retry, long, then);
+          else this.retry(value, plan);
         },
       },
       long,
     );
   }
 
-  private retry(
-    error: RpcError,
-    method: RpcMethod,
-    timeoutMs: number,
-    run: (signal: AbortSignal, timeoutMs: number) => Promise<unknown>,
-    retry: RetryPolicy,
-    long: boolean,
-    then: (ok: boolean, value: unknown) => void,
-  ): void {
+  private retry(error: RpcError, plan: CallPlan): void {
+    const { method, timeoutMs, run, retry, long, then } = plan;
     this.phase = 'retrying';
     const controller = new AbortController();
     this.retrying = controller;
