@@ -9,7 +9,9 @@
  * @module
  */
 import { RpcError } from '../errors.js';
-import { Code, type OperationsTransport, type TransportLimits } from '../types.js';
+import { debugLog } from '../telemetry/log.js';
+import { activeTraceContext, failureCode, rpcSystemOf, startRpcSpan, type RpcSpan, type TraceContext } from '../telemetry/tracing.js';
+import { Code, codeName, type OperationsTransport, type TransportLimits } from '../types.js';
 import type { Clock } from './clock.js';
 import { onAbort } from './signals.js';
 import { timersOf, type TimerEntry, type TimerQueue } from './timers.js';
@@ -34,6 +36,11 @@ export interface CallRequest {
   readonly run: (signal: AbortSignal, timeoutMs: number) => Promise<unknown>;
   /** The outcome: an answer, an RpcError (DEADLINE_EXCEEDED at the deadline), or whatever the transport threw. */
   readonly done: (ok: boolean, value: unknown) => void;
+  /**
+   * The OpenTelemetry context the call's CLIENT span is a child of (the wait
+   * span of the loop); without it, the context active at {@link Engine.call}.
+   */
+  readonly parent?: TraceContext;
 }
 
 /** A call queued or in flight; `abort()` settles nothing and frees the caller at once. */
@@ -51,6 +58,12 @@ class Call implements PendingCall {
   deadline?: TimerEntry;
   /** The transport was called (so there is something on the wire to cancel). */
   sent = false;
+  /** Tracing on: the parent of the call's span (captured when asked for). */
+  parent?: TraceContext;
+  /** Tracing on: the call's CLIENT span, from launch to its outcome. */
+  span?: RpcSpan;
+  /** Tracing or the debug log on: when the call was sent (clock ms). */
+  sentAt?: number;
   constructor(
     readonly engine: Engine,
     readonly request: CallRequest,
@@ -136,6 +149,7 @@ export class Engine {
    */
   call(request: CallRequest, long = false): PendingCall {
     const call = new Call(this, request, long);
+    call.parent = request.parent ?? activeTraceContext();
     if (long) {
       this.runningWaits++;
       this.start(call);
@@ -196,9 +210,14 @@ export class Engine {
       return;
     }
     call.sent = true;
+    const { request } = call;
+    const span = call.parent === undefined ? undefined : startRpcSpan(request.method, request.name, rpcSystemOf(this.transport), call.parent);
+    call.span = span;
+    if (span || debugLog()) call.sentAt = this.clock.now();
     let promise: Promise<unknown>;
     try {
-      promise = call.request.run(controller.signal, timeoutMs);
+      // With a span, the transport runs in its context: the gRPC and REST transports propagate it.
+      promise = span ? span.run(() => request.run(controller.signal, timeoutMs)) : request.run(controller.signal, timeoutMs);
     } catch (err) {
       promise = Promise.reject(err);
     }
@@ -217,7 +236,23 @@ export class Engine {
     const wasLive = state === 'running';
     call.state = 'settled';
     this.release(call);
+    if (call.sentAt !== undefined) this.report(call, ok, value);
     if (wasLive) call.request.done(ok, value);
+  }
+
+  /** Ends the call's span and writes its log line (tracing or the log on). */
+  private report(call: Call, ok: boolean, value: unknown): void {
+    const { method, name } = call.request;
+    const span = call.span;
+    call.span = undefined;
+    span?.end(ok, value);
+    const log = debugLog();
+    if (!log) return;
+    const durationMs = Math.round(this.clock.now() - (call.sentAt ?? this.clock.now()));
+    const code = ok ? undefined : failureCode(value);
+    const outcome = code === undefined ? 'ok' : codeName(code);
+    const detail = ok ? '' : `: ${value instanceof Error ? value.message : String(value)}`;
+    log(ok ? 'DEBUG' : 'WARNING', `${method} ${name} ${outcome} in ${durationMs} ms${detail}`, { event: 'rpc', method, operation: name, outcome, code, durationMs }, span?.ids());
   }
 
   /** The deadline passed without an answer: the caller gets DEADLINE_EXCEEDED now, the slot is freed, the wire call cancelled. */
@@ -227,9 +262,10 @@ export class Engine {
     call.state = 'settled';
     this.cancelOnWire(call);
     this.release(call);
-    if (wasLive) {
-      call.request.done(false, new RpcError(Code.DEADLINE_EXCEEDED, `${call.request.method} ${call.request.name}: no answer within ${call.request.timeoutMs} ms`));
-    }
+    if (!wasLive && call.sentAt === undefined) return;
+    const error = new RpcError(Code.DEADLINE_EXCEEDED, `${call.request.method} ${call.request.name}: no answer within ${call.request.timeoutMs} ms`);
+    if (call.sentAt !== undefined) this.report(call, false, error);
+    if (wasLive) call.request.done(false, error);
   }
 
   /** The caller gave up on a call (its operation's wait stopped). */

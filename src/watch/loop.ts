@@ -8,7 +8,9 @@
  * @module
  */
 import { PollingLimitError, RpcError, isRpcCode } from '../errors.js';
-import { Code, type OperationsTransport } from '../types.js';
+import { debugLog } from '../telemetry/log.js';
+import { startWaitSpan, type TraceContext, type WaitSpan } from '../telemetry/tracing.js';
+import { Code, codeName, type OperationsTransport } from '../types.js';
 import type { Clock } from './clock.js';
 import { engineFor, type Engine, type PendingCall, type RpcMethod } from './engine.js';
 import { backoffCap, type PollingPolicy, type RetryPolicy } from './policy.js';
@@ -57,6 +59,8 @@ export interface WatchRun {
   pollImmediately: boolean;
   /** Called once when the operation is done (no argument) or the loop failed; never after {@link Watch.stop}. */
   onEnd(error?: unknown): void;
+  /** The OpenTelemetry context the run's `longrunning.wait` span is a child of (captured where the wait was asked for). */
+  traceParent?: TraceContext;
 }
 
 /** Timeout of the WaitOperation that probes a fresh transport: short, so others learn the answer soon. */
@@ -100,6 +104,11 @@ export class Watch {
   /** Index into the backoff schedule. */
   private attempt = 0;
   private polls = 0;
+  /** WaitOperation calls and retries made (for the wait span). */
+  private waits = 0;
+  private retries = 0;
+  /** Tracing on: the `longrunning.wait` span of this run. */
+  private span?: WaitSpan;
   private readonly startedAt: number;
   /** The next call is a GetOperation even in WaitOperation mode. */
   private forceGet: boolean;
@@ -130,6 +139,7 @@ export class Watch {
     // Progress at once: with a stale or unknown state, someone watching
     // progress sees it after one GetOperation, not after a WaitOperation's timeout.
     this.forceGet = this.run.pollImmediately && this.target.wantsProgress() && this.config.waitOperation === 'auto';
+    this.span = startWaitSpan(this.target.name, this.run.traceParent);
     this.step();
   }
 
@@ -138,6 +148,15 @@ export class Watch {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
     this.cleanup();
+    this.endSpan('stopped');
+  }
+
+  /** Ends the wait span (tracing on). */
+  private endSpan(outcome: 'done' | 'failed' | 'stopped', error?: unknown): void {
+    const span = this.span;
+    if (!span) return;
+    this.span = undefined;
+    span.end(outcome, { polls: this.polls, waits: this.waits, retries: this.retries }, error);
   }
 
   /** While sleeping, polls now and starts the schedule over (after cancel()). */
@@ -170,6 +189,7 @@ export class Watch {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
     this.cleanup();
+    this.endSpan(error === undefined ? 'done' : 'failed', error);
     this.run.onEnd(error);
   }
 
@@ -215,6 +235,12 @@ export class Watch {
   }
 
   private sleep(ms: number, thenPoll: boolean): void {
+    this.span?.sleep(ms);
+    const log = debugLog();
+    if (log) {
+      const next = thenPoll ? 'GetOperation' : 'the next call';
+      log('DEBUG', `${this.target.name}: sleep ${Math.round(ms)} ms before ${next}`, { event: 'sleep', operation: this.target.name, delayMs: Math.round(ms), next });
+    }
     this.phase = 'sleeping';
     this.timer = this.timers.schedule(ms, thenPoll ? this.pollAfterSleep : this.onTimer);
   }
@@ -234,6 +260,7 @@ export class Watch {
     const deadlineMs = timeoutMs + config.waitGraceMs(timeoutMs);
     const started = config.clock.now();
     const name = target.name;
+    this.waits++;
     this.issue(
       'WaitOperation',
       deadlineMs,
@@ -389,6 +416,7 @@ export class Watch {
         name,
         timeoutMs,
         run,
+        parent: this.span?.context,
         done: (ok, value) => {
           this.call = undefined;
           if (this.phase === 'ended') return;
@@ -420,16 +448,35 @@ export class Watch {
     this.retrying = controller;
     const { clock } = this.config;
     const name = this.target.name;
-    retryAfterFailure(error, () => this.engine.callPromise({ method, name, timeoutMs, run }, controller.signal, long), {
+    retryAfterFailure(error, () => this.engine.callPromise({ method, name, timeoutMs, run, parent: this.span?.context }, controller.signal, long), {
       retry,
       random: () => clock.random(),
       sleep: (ms, signal) => sleepOn(this.timers, ms, signal),
       signal: controller.signal,
-      onRetry: (err, attempt, delayMs) => this.target.onRetry?.(err, { method, attempt, delayMs }),
+      onRetry: (err, attempt, delayMs) => this.retried(err, { method, attempt, delayMs }),
     }).then(
       (value) => this.afterRetry(controller, true, value, then),
       (err: unknown) => this.afterRetry(controller, false, err, then),
     );
+  }
+
+  /** Before each retry: counts it, records it (span event, log line), tells the target. */
+  private retried(error: RpcError, info: { method: string; attempt: number; delayMs: number }): void {
+    this.retries++;
+    this.span?.retry(error, info);
+    const log = debugLog();
+    if (log) {
+      const name = this.target.name;
+      log('WARNING', `${info.method} ${name}: retry ${info.attempt} in ${Math.round(info.delayMs)} ms after ${codeName(error.code)}: ${error.message}`, {
+        event: 'retry',
+        method: info.method,
+        operation: name,
+        attempt: info.attempt,
+        delayMs: Math.round(info.delayMs),
+        code: error.code,
+      });
+    }
+    this.target.onRetry?.(error, info);
   }
 
   private afterRetry(controller: AbortController, ok: boolean, value: unknown, then: (ok: boolean, value: unknown) => void): void {
