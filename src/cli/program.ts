@@ -21,6 +21,7 @@ import {
   type RestMethodKey,
   type TypeRegistry,
 } from '../index.js';
+import { enableDebugLog } from '../telemetry/log.js';
 import { PROFILE_NAMES, UsageError, connect, loadRegistry, type Connection, type ConnectionOptions } from './connect.js';
 import { lineReporter, progressOf, progressText, silentReporter, terminalReporter, type OutputStream, type ProgressReporter } from './progress.js';
 import { decodeAny, describeAny, describeError, describeOperation, fieldsOf, operationJson, stateOf } from './render.js';
@@ -71,6 +72,7 @@ interface GlobalOptions extends ConnectionOptions {
   json?: boolean;
   quiet?: boolean;
   progress?: boolean;
+  verbose?: boolean;
 }
 
 /** `30s`, `5m`, `1h`, `1500ms`, or a number of seconds → milliseconds. */
@@ -158,9 +160,13 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     .addOption(new Option('--timeout <duration>', 'give up after this long (30s, 5m, 1500ms; a plain number is seconds); default: wait waits as long as it takes, other commands 30s per call').argParser(parseDuration))
     .addOption(new Option('--json', 'machine-readable output (proto3 JSON) on stdout'))
     .addOption(new Option('-q, --quiet', 'no progress output'))
+    .addOption(new Option('-v, --verbose', 'debug log on stderr: each call, sleep and retry of the wait (the same as GOOGLE_SDK_NODE_LOGGING=longrunning)'))
     .addHelpText('after', EXAMPLES);
 
   const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions>();
+  program.hook('preAction', (_program, action) => {
+    if (globals(action).verbose) enableDebugLog();
+  });
   const interruption = new AbortController();
   const removeInterrupt = io.onInterrupt(() => {
     if (interruption.signal.aborted) return;
