@@ -69,6 +69,42 @@ function inCallerSpan<T>(fn: () => Promise<T>): Promise<T> {
   });
 }
 
+describe('without a tracer provider', () => {
+  test('no tracer asked for, the context never read; the wait works as before', async () => {
+    // A context manager, but no provider: the library must not touch the API.
+    const manager = new AsyncHooksContextManager().enable();
+    const active = jest.spyOn(manager, 'active');
+    context.setGlobalContextManager(manager);
+    const apiActive = jest.spyOn(context, 'active');
+    const getTracer = jest.spyOn(trace, 'getTracer');
+    const fake = new FakeOperationsServer({ types: registry, waitOperation: false });
+    const { name } = fake.create();
+    fake.complete(name, result('z'));
+    const transport: OperationsTransport = fake.transport;
+    const op = new LongRunningOperation(name, { transport, decode: registry, waitOperation: 'never' });
+    await expect(op.promise()).resolves.toMatchObject({ uri: 'z' });
+    await op.poll();
+    expect(active).not.toHaveBeenCalled();
+    expect(apiActive).not.toHaveBeenCalled();
+    expect(getTracer).not.toHaveBeenCalled();
+  });
+
+  test('a provider registered later is picked up; disabling it stops the spans', async () => {
+    const fake = new FakeOperationsServer({ types: registry, waitOperation: false });
+    const { name } = fake.create();
+    fake.complete(name);
+    const op = () => new LongRunningOperation(name, { transport: fake.transport, decode: registry, waitOperation: 'never' });
+    await op().promise();
+    const spans = useTracing();
+    await op().promise();
+    expect(spans.getFinishedSpans().map((s) => s.name).sort()).toEqual([`${SERVICE}/GetOperation`, 'longrunning.wait']);
+    trace.disable();
+    spans.reset();
+    await op().promise();
+    expect(spans.getFinishedSpans()).toEqual([]);
+  });
+});
+
 describe('spans over gRPC (real loopback server)', () => {
   test('the wait nests under the caller, its RPC under the wait; traceparent reaches the server', async () => {
     const spans = useTracing();
@@ -356,38 +392,5 @@ describe('the retry event (fake time, injected clock)', () => {
     await jest.advanceTimersByTimeAsync(1000);
     await expect(q).rejects.toMatchObject({ code: Code.PERMISSION_DENIED });
     expect(none).toEqual([]);
-  });
-});
-
-describe('without a tracer provider', () => {
-  test('no span, no tracer, no context read; the wait works as before', async () => {
-    // A context manager and a propagator, but no provider: the library must not touch the API.
-    context.setGlobalContextManager(new AsyncHooksContextManager().enable());
-    const getTracer = jest.spyOn(trace, 'getTracer');
-    const active = jest.spyOn(context, 'active');
-    const fake = new FakeOperationsServer({ types: registry, waitOperation: false });
-    const { name } = fake.create();
-    fake.complete(name, result('z'));
-    const transport: OperationsTransport = fake.transport;
-    const op = new LongRunningOperation(name, { transport, decode: registry, waitOperation: 'never' });
-    await expect(op.promise()).resolves.toMatchObject({ uri: 'z' });
-    await op.poll();
-    expect(getTracer).not.toHaveBeenCalled();
-    expect(active).not.toHaveBeenCalled();
-  });
-
-  test('a provider registered later is picked up; disabling it stops the spans', async () => {
-    const fake = new FakeOperationsServer({ types: registry, waitOperation: false });
-    const { name } = fake.create();
-    fake.complete(name);
-    const op = () => new LongRunningOperation(name, { transport: fake.transport, decode: registry, waitOperation: 'never' });
-    await op().promise();
-    const spans = useTracing();
-    await op().promise();
-    expect(spans.getFinishedSpans().map((s) => s.name).sort()).toEqual([`${SERVICE}/GetOperation`, 'longrunning.wait']);
-    trace.disable();
-    spans.reset();
-    await op().promise();
-    expect(spans.getFinishedSpans()).toEqual([]);
   });
 });

@@ -251,7 +251,7 @@ export class Engine {
     const durationMs = Math.round(this.clock.now() - (call.sentAt ?? this.clock.now()));
     const code = ok ? undefined : failureCode(value);
     const outcome = code === undefined ? 'ok' : codeName(code);
-    const detail = ok ? '' : `: ${value instanceof Error ? value.message : String(value)}`;
+    const detail = ok ? '' : `: ${value instanceof RpcError ? value.rawMessage : value instanceof Error ? value.message : String(value)}`;
     log(ok ? 'DEBUG' : 'WARNING', `${method} ${name} ${outcome} in ${durationMs} ms${detail}`, { event: 'rpc', method, operation: name, outcome, code, durationMs }, span?.ids());
   }
 

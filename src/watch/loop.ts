@@ -467,7 +467,7 @@ export class Watch {
     const log = debugLog();
     if (log) {
       const name = this.target.name;
-      log('WARNING', `${info.method} ${name}: retry ${info.attempt} in ${Math.round(info.delayMs)} ms after ${codeName(error.code)}: ${error.message}`, {
+      log('WARNING', `${info.method} ${name}: retry ${info.attempt} in ${Math.round(info.delayMs)} ms after ${codeName(error.code)}: ${error.rawMessage}`, {
         event: 'retry',
         method: info.method,
         operation: name,
