@@ -20,6 +20,10 @@ import {
   type OperationsTransport,
 } from '../src/index.js';
 import { FakeOperationsServer, serveGrpc, serveHttp, type ServedRequest } from '../src/testing/index.js';
+import * as gax from 'google-gax';
+import { readFileSync } from 'node:fs';
+import { gaxTransport, type GaxOperationsClient } from '../src/index.js';
+import { fakeAuth, loopbackClientOptions } from './support/video-server.js';
 import { flush, registry, result, useFakeTime } from './support/protos.js';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -267,6 +271,47 @@ describe('spans over REST (real loopback HTTP server)', () => {
       expect(requests[0].headers.traceparent).toBeUndefined();
       expect(spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(1);
     } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('spans through google-gax', () => {
+  test('gaxTransport over gRPC: rpc.system grpc', async () => {
+    const spans = useTracing();
+    const fake = new FakeOperationsServer({ types: registry });
+    const listener = await fake.listenGrpc();
+    const options = loopbackClientOptions(listener.port, fakeAuth());
+    const client = gax.lro({ auth: options.auth }).operationsClient(options);
+    try {
+      const { name } = fake.create();
+      fake.complete(name);
+      await new LongRunningOperation(name, { transport: gaxTransport(client as unknown as GaxOperationsClient), decode: registry }).promise();
+      const rpcs = spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
+      expect(rpcs.length).toBeGreaterThanOrEqual(1);
+      for (const rpc of rpcs) expect(rpc.attributes['rpc.system']).toBe('grpc');
+    } finally {
+      await client.close();
+      await fake.close();
+    }
+  });
+
+  test('gaxTransport over the REST fallback: rpc.system http', async () => {
+    const spans = useTracing();
+    const fake = new FakeOperationsServer({ types: registry });
+    const server = await serveHttp(fake.transport, restProfiles.standard, { registry });
+    const protoJson = gax.protobufFromJSON(JSON.parse(readFileSync(require.resolve('@google-cloud/video-intelligence/build/protos/protos.json'), 'utf8')));
+    const client = gax.fallback
+      .lro({ auth: fakeAuth() as never, protoJson, httpRules: [{ selector: 'google.longrunning.Operations.GetOperation', get: '/v1/{name=operations/**}' }] })
+      .operationsClient({ servicePath: '127.0.0.1', port: server.port, protocol: 'http', universeDomain: 'googleapis.com' });
+    try {
+      const { name } = fake.create();
+      fake.complete(name);
+      await new LongRunningOperation(name, { transport: gaxTransport(client as unknown as GaxOperationsClient), decode: registry }).promise();
+      const get = one(spans.getFinishedSpans(), `${SERVICE}/GetOperation`);
+      expect(get.attributes['rpc.system']).toBe('http');
+    } finally {
+      await client.close();
       await server.close();
     }
   });

@@ -127,6 +127,7 @@ export class RpcSpan {
     private readonly api: OtelApi,
     private readonly span: OtelSpan,
     parent: TraceContext,
+    private system: RpcSystem | undefined,
   ) {
     this.context = api.trace.setSpan(parent, span);
   }
@@ -136,8 +137,16 @@ export class RpcSpan {
     return this.api.context.with(this.context, fn);
   }
 
-  /** Ends the span with the call's outcome. */
-  end(ok: boolean, value: unknown): void {
+  /**
+   * Ends the span with the call's outcome. `system` is the transport's RPC
+   * system now (gaxTransport learns it when gax's stub is ready, which may be
+   * after the first call started).
+   */
+  end(ok: boolean, value: unknown, system?: RpcSystem): void {
+    if (this.system === undefined && system !== undefined) {
+      this.system = system;
+      this.span.setAttribute('rpc.system', system);
+    }
     if (!ok) {
       const code = failureCode(value);
       this.span.setAttribute('rpc.grpc.status_code', code);
@@ -164,7 +173,7 @@ export function startRpcSpan(method: string, name: string, system: RpcSystem | u
   if (system) attributes['rpc.system'] = system;
   const ctx = parent ?? otel.context.active();
   const span = otel.trace.getTracer(TRACER_NAME).startSpan(`${RPC_SERVICE}/${method}`, { kind: SPAN_KIND_CLIENT, attributes }, ctx);
-  return new RpcSpan(otel, span, ctx);
+  return new RpcSpan(otel, span, ctx, system);
 }
 
 /** How a run of the watch loop ended. */

@@ -245,7 +245,7 @@ export class Engine {
     const { method, name } = call.request;
     const span = call.span;
     call.span = undefined;
-    span?.end(ok, value);
+    span?.end(ok, value, rpcSystemOf(this.transport));
     const log = debugLog();
     if (!log) return;
     const durationMs = Math.round(this.clock.now() - (call.sentAt ?? this.clock.now()));
