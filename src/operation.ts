@@ -120,7 +120,17 @@ export interface OperationEvents<TResponse, TMetadata> {
   /** Waiting ended in failure: the operation failed, or the watch did (RPC, decoding, invalid resource). */
   error: [error: Error];
   /** A call failed with a transient error and is about to be retried after `delayMs`. */
-  retry: [error: RpcError, info: { method: string; attempt: number; delayMs: number }];
+  retry: [
+    error: RpcError,
+    info: {
+      /** The RPC retried, e.g. `'GetOperation'`. */
+      method: string;
+      /** The retry's number for this call, from 1. */
+      attempt: number;
+      /** How long the loop waits before the retry, in milliseconds. */
+      delayMs: number;
+    },
+  ];
 }
 
 type Outcome<T> = { state: 'pending' } | { state: 'resolved'; value: T } | { state: 'rejected'; error: unknown };
