@@ -21,7 +21,7 @@ import { SnapshotStream } from './snapshots.js';
 import type { CallOptions, OperationResource, OperationsTransport } from './types.js';
 import { type Clock, systemClock } from './watch/clock.js';
 import { engineFor, type RpcMethod } from './watch/engine.js';
-import { activeTraceContext, type TraceContext } from './telemetry/tracing.js';
+import { activeTraceContext } from './telemetry/tracing.js';
 import { Watch, type WatchConfig } from './watch/loop.js';
 import { onAbort } from './watch/signals.js';
 import { timersOf } from './watch/timers.js';
@@ -175,8 +175,6 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private settled?: Promise<TResponse>;
   private settle?: { resolve: (v: TResponse) => void; reject: (e: unknown) => void };
   private loop?: Watch;
-  /** Tracing on: the context where the running (or next) loop was asked for; its wait span is a child of it. */
-  private traceParent?: TraceContext;
   private waiters = 0;
   private streams?: Set<SnapshotStream<OperationSnapshot<TResponse, TMetadata>>>;
   private guards?: WeakMap<object, Guarded>;
@@ -582,8 +580,6 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
         },
       );
     });
-    // The wait span nests under the caller's span: the context of the waiter that starts the loop.
-    if (!this.loop) this.traceParent = activeTraceContext();
     this.startLoop();
     return { promise, leave };
   }
@@ -606,7 +602,8 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       this.config,
       {
         pollImmediately,
-        traceParent: this.traceParent,
+        // Called from join(), in the caller's context: the wait span nests under the caller's span.
+        traceParent: activeTraceContext(),
         onEnd: (err) => {
           if (this.loop === loop) this.loop = undefined;
           if (err !== undefined) this.fail(err);

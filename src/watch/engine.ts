@@ -52,18 +52,24 @@ export interface PendingCall {
 /** Why a call's own signal is aborted: finished, deadline, or given up by its caller. */
 const CALL_DROPPED = new DOMException('the caller stopped waiting for this call', 'AbortError');
 
+/** What tracing and the debug log keep of a call. */
+interface Observed {
+  /** The parent of the call's span (captured when the call was asked for). */
+  parent?: TraceContext;
+  /** The call's CLIENT span, from launch to its outcome. */
+  span?: RpcSpan;
+  /** When the call was sent (clock ms). */
+  sentAt?: number;
+}
+
 class Call implements PendingCall {
   state: 'queued' | 'running' | 'settled' | 'dropped' = 'queued';
   controller?: AbortController;
   deadline?: TimerEntry;
   /** The transport was called (so there is something on the wire to cancel). */
   sent = false;
-  /** Tracing on: the parent of the call's span (captured when asked for). */
-  parent?: TraceContext;
-  /** Tracing on: the call's CLIENT span, from launch to its outcome. */
-  span?: RpcSpan;
-  /** Tracing or the debug log on: when the call was sent (clock ms). */
-  sentAt?: number;
+  /** Set only while tracing or the debug log is on (one field, so a call costs nothing more otherwise). */
+  observed?: Observed;
   constructor(
     readonly engine: Engine,
     readonly request: CallRequest,
@@ -149,7 +155,8 @@ export class Engine {
    */
   call(request: CallRequest, long = false): PendingCall {
     const call = new Call(this, request, long);
-    call.parent = request.parent ?? activeTraceContext();
+    const parent = request.parent ?? activeTraceContext();
+    if (parent !== undefined) call.observed = { parent };
     if (long) {
       this.runningWaits++;
       this.start(call);
@@ -211,9 +218,9 @@ export class Engine {
     }
     call.sent = true;
     const { request } = call;
-    const span = call.parent === undefined ? undefined : startRpcSpan(request.method, request.name, rpcSystemOf(this.transport), call.parent);
-    call.span = span;
-    if (span || debugLog()) call.sentAt = this.clock.now();
+    const parent = call.observed?.parent;
+    const span = parent === undefined ? undefined : startRpcSpan(request.method, request.name, rpcSystemOf(this.transport), parent);
+    if (span || debugLog()) call.observed = { span, sentAt: this.clock.now() };
     let promise: Promise<unknown>;
     try {
       // With a span, the transport runs in its context: the gRPC and REST transports propagate it.
@@ -236,19 +243,20 @@ export class Engine {
     const wasLive = state === 'running';
     call.state = 'settled';
     this.release(call);
-    if (call.sentAt !== undefined) this.report(call, ok, value);
+    if (call.observed?.sentAt !== undefined) this.report(call, ok, value);
     if (wasLive) call.request.done(ok, value);
   }
 
   /** Ends the call's span and writes its log line (tracing or the log on). */
   private report(call: Call, ok: boolean, value: unknown): void {
     const { method, name } = call.request;
-    const span = call.span;
-    call.span = undefined;
+    const observed = call.observed!;
+    call.observed = undefined;
+    const span = observed.span;
     span?.end(ok, value, rpcSystemOf(this.transport));
     const log = debugLog();
     if (!log) return;
-    const durationMs = Math.round(this.clock.now() - (call.sentAt ?? this.clock.now()));
+    const durationMs = Math.round(this.clock.now() - observed.sentAt!);
     const code = ok ? undefined : failureCode(value);
     const outcome = code === undefined ? 'ok' : codeName(code);
     const detail = ok ? '' : `: ${value instanceof RpcError ? value.rawMessage : value instanceof Error ? value.message : String(value)}`;
@@ -262,9 +270,10 @@ export class Engine {
     call.state = 'settled';
     this.cancelOnWire(call);
     this.release(call);
-    if (!wasLive && call.sentAt === undefined) return;
+    const reported = call.observed?.sentAt !== undefined;
+    if (!wasLive && !reported) return;
     const error = new RpcError(Code.DEADLINE_EXCEEDED, `${call.request.method} ${call.request.name}: no answer within ${call.request.timeoutMs} ms`);
-    if (call.sentAt !== undefined) this.report(call, false, error);
+    if (reported) this.report(call, false, error);
     if (wasLive) call.request.done(false, error);
   }
 
