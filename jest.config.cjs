@@ -13,6 +13,9 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(p-retry|is-network-error)/)'],
   moduleNameMapper: {
+    // The examples import the package by its name, as a project that installed it does.
+    '^longrunning$': '<rootDir>/src/index.ts',
+    '^longrunning/testing$': '<rootDir>/src/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 30000,

@@ -10,7 +10,7 @@
  * outcome; exits 0.
  */
 import { MultiBar, type Options as BarOptions, type Params as BarParams, Format } from 'cli-progress';
-import * as protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 import {
   Code,
   LongRunningOperation,
@@ -19,8 +19,8 @@ import {
   TypeRegistry,
   grpcTransport,
   type AnyMessage,
-} from '../src/index.js';
-import { FakeOperationsServer } from '../src/testing/index.js';
+} from 'longrunning';
+import { FakeOperationsServer } from 'longrunning/testing';
 
 const root = protobuf.parse(`
 syntax = "proto3";

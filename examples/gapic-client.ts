@@ -6,15 +6,18 @@
  * hands the returned Operation to `fromGaxOperation`: progress events, a
  * plain-object result, WaitOperation where the server has it.
  *
- * Run: `npx tsx examples/gapic-client.ts`. Loopback only: the client gets an
- * explicit endpoint, insecure channel credentials, a universe domain and a
- * fake auth client, so it never looks for credentials or a metadata server.
+ * Run: `npx tsx examples/gapic-client.ts` (copied into a project: with
+ * `video-stand-in.ts` next to it, after
+ * `npm install longrunning @google-cloud/video-intelligence tsx`). Loopback
+ * only: the client gets an explicit endpoint, insecure channel credentials, a
+ * universe domain and a fake auth client, so it never looks for credentials
+ * or a metadata server. Against the real API: `new VideoIntelligenceServiceClient()`.
  */
 process.env.METADATA_SERVER_DETECTION = 'none';
 
 import { VideoIntelligenceServiceClient, protos } from '@google-cloud/video-intelligence';
-import { fromGaxOperation } from '../src/index.js';
-import { startVideoServer } from '../test/support/video-server.js';
+import { fromGaxOperation } from 'longrunning';
+import { startVideoStandIn } from './video-stand-in.js';
 
 /**
  * The shape of `AnnotateVideoProgress` as longrunning presents it (proto3 JSON).
@@ -56,7 +59,7 @@ export interface VideoResult {
  * ```
  */
 export async function main(log: (line: string) => void = console.log): Promise<{ progress: number[]; result: VideoResult }> {
-  const server = await startVideoServer();
+  const server = await startVideoStandIn();
   const client = new VideoIntelligenceServiceClient(server.clientOptions());
   try {
     // As in the client's README:

@@ -4,9 +4,9 @@
  * A real service would hand you the Operation from its own RPC; here the fake
  * server on loopback gRPC plays the service. Run: `npx tsx examples/grpc.ts`.
  */
-import * as protobuf from 'protobufjs';
-import { LongRunningOperation, TypeRegistry, grpcTransport } from '../src/index.js';
-import { FakeOperationsServer } from '../src/testing/index.js';
+import protobuf from 'protobufjs';
+import { LongRunningOperation, TypeRegistry, grpcTransport } from 'longrunning';
+import { FakeOperationsServer } from 'longrunning/testing';
 
 const root = protobuf.parse(`
 syntax = "proto3";

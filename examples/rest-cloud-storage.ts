@@ -9,8 +9,8 @@
  * `headers: () => auth.getRequestHeaders()` from google-auth-library.
  * Run: `npx tsx examples/rest-cloud-storage.ts`.
  */
-import { LongRunningOperation, OperationsClient, TypeRegistry, restProfiles, restTransport } from '../src/index.js';
-import { FakeOperationsServer } from '../src/testing/index.js';
+import { LongRunningOperation, OperationsClient, TypeRegistry, restProfiles, restTransport } from 'longrunning';
+import { FakeOperationsServer } from 'longrunning/testing';
 
 /** Runs the example; resolves with what it printed. */
 export async function main(log: (line: string) => void = console.log): Promise<string[]> {

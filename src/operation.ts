@@ -22,7 +22,7 @@ import type { CallOptions, OperationResource, OperationsTransport } from './type
 import { type Clock, systemClock } from './watch/clock.js';
 import { engineFor, type RpcMethod } from './watch/engine.js';
 import { activeTraceContext } from './telemetry/tracing.js';
-import { Watch, type WatchConfig } from './watch/loop.js';
+import { APPLY, METADATA, ON_END, ON_RETRY, WANTS_PROGRESS, Watch, type WatchConfig } from './watch/loop.js';
 import { onAbort } from './watch/signals.js';
 import { timersOf } from './watch/timers.js';
 import { checkDuration, pollingPolicy, retryPolicy, type PollingOptions, type RetryOptions } from './watch/policy.js';
@@ -120,17 +120,24 @@ export interface OperationEvents<TResponse, TMetadata> {
   /** Waiting ended in failure: the operation failed, or the watch did (RPC, decoding, invalid resource). */
   error: [error: Error];
   /** A call failed with a transient error and is about to be retried after `delayMs`. */
-  retry: [
-    error: RpcError,
-    info: {
-      /** The RPC retried, e.g. `'GetOperation'`. */
-      method: string;
-      /** The retry's number for this call, from 1. */
-      attempt: number;
-      /** How long the loop waits before the retry, in milliseconds. */
-      delayMs: number;
-    },
-  ];
+  retry: [error: RpcError, info: RetryInfoEvent];
+}
+
+/**
+ * What the `retry` event says about the retry it announces.
+ *
+ * @example
+ * ```ts
+ * op.on('retry', (err, { method, attempt, delayMs }) => console.warn(`${method} failed (${err.code}); retry ${attempt} in ${delayMs} ms`));
+ * ```
+ */
+export interface RetryInfoEvent {
+  /** The RPC that failed, e.g. `'GetOperation'`. */
+  method: string;
+  /** Which retry this is in the current run of failures (1 for the first). */
+  attempt: number;
+  /** How long the loop sleeps before it (the backoff, or the server's clamped hint). */
+  delayMs: number;
 }
 
 type Outcome<T> = { state: 'pending' } | { state: 'resolved'; value: T } | { state: 'rejected'; error: unknown };
@@ -290,6 +297,12 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       return Promise.reject(err);
     }
     if (this.outcome.state !== 'pending') return this.result();
+    if (options.signal === undefined && options.timeoutMs === undefined && this.objectSignal === undefined) {
+      // Nothing can make this waiter leave before the end: it is the shared result itself.
+      this.waiters++;
+      this.startLoop();
+      return this.result();
+    }
     return this.join(options).promise;
   }
 
@@ -588,30 +601,33 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     if (this.loop || this.outcome.state !== 'pending' || this.waiters === 0) return;
     const pollImmediately = this.pollImmediately;
     this.pollImmediately = true; // a later restart looks at once
-    const self = this;
-    const loop: Watch = new Watch(
-      {
-        get name() {
-          return self.currentName;
-        },
-        apply: (r) => this.apply(r),
-        wantsProgress: () => this.listenerCount('metadata') > 0 || (this.streams?.size ?? 0) > 0,
-        metadata: () => this.current.metadata,
-        onRetry: (error, info) => this.emit('retry', error, info),
-      },
-      this.config,
-      {
-        pollImmediately,
-        // Called from join(), in the caller's context: the wait span nests under the caller's span.
-        traceParent: activeTraceContext(),
-        onEnd: (err) => {
-          if (this.loop === loop) this.loop = undefined;
-          if (err !== undefined) this.fail(err);
-        },
-      },
-    );
+    // The operation is the loop's target itself (symbol-keyed methods below): no closures per run.
+    const loop = new Watch(this, this.config, pollImmediately);
     this.loop = loop;
-    loop.start();
+    // startLoop() runs in the caller's context (promise(), updates()): the wait span nests under the caller's span.
+    loop.start(activeTraceContext());
+  }
+
+  /** @internal The watch loop hands over a server answer. */
+  [APPLY](raw: unknown): boolean {
+    return this.apply(raw);
+  }
+  /** @internal Whether someone listens for progress. */
+  [WANTS_PROGRESS](): boolean {
+    return this.listenerCount('metadata') > 0 || (this.streams?.size ?? 0) > 0;
+  }
+  /** @internal The latest decoded metadata. */
+  [METADATA](): unknown {
+    return this.current.metadata;
+  }
+  /** @internal A failed call is about to be retried. */
+  [ON_RETRY](error: RpcError, info: RetryInfoEvent): void {
+    this.emit('retry', error, info);
+  }
+  /** @internal A run of the loop ended by itself. */
+  [ON_END](loop: Watch, err?: unknown): void {
+    if (this.loop === loop) this.loop = undefined;
+    if (err !== undefined) this.fail(err);
   }
 
   private stopLoop(): void {

@@ -49,10 +49,10 @@ describe.each(fixtures.map((f) => [f.label, f] as const))('%s', (_label, fixture
     op.on('metadata', (m) => seen.push(m.percent));
     const p = op.promise();
     for (const pct of [25, 50, 75]) {
-      await sleep(80);
+      await sleep(150); // three progress intervals (50 ms): room for a loaded machine
       server.update(created.name, { metadata: progress(pct, 'working') });
     }
-    await sleep(80);
+    await sleep(150);
     server.complete(created.name, result('gs://bucket/out', '9007199254740993'), { metadata: progress(100, 'done') });
     await expect(p).resolves.toEqual({ uri: 'gs://bucket/out', sizeBytes: '9007199254740993', kind: 'VIDEO' });
     expect(seen[seen.length - 1]).toBe(100);

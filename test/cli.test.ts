@@ -6,6 +6,7 @@
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
@@ -171,7 +172,8 @@ describe('lro against the fake server', () => {
     server.complete(op.name, result('gs://demo/export.csv'));
     const run = await child.done;
     expect(run.code).toBe(0);
-    expect(run.stderr.split('\n')[0]).toMatch(new RegExp(`^${op.name}: running \\(\\d+s\\)$`));
+    // the first line is the state before waiting (one GetOperation), however far the ticker has got by then
+    expect(run.stderr.split('\n')[0]).toMatch(new RegExp(`^${op.name}: (0% queued|[1-9]0% exporting) \\(\\d+s\\)$`));
     expect(run.stderr).toMatch(new RegExp(`^${op.name}: [1-9]0% exporting`, 'm'));
     expect(run.stderr).not.toMatch(/\x1b\[/); // no terminal control codes in a pipe
     expect(run.stdout).toBe(`${op.name}: succeeded\n  response  demo.v1.ExportResult {"uri":"gs://demo/export.csv","rows":"1234567"}\n`);
@@ -218,6 +220,7 @@ describe('lro against the fake server', () => {
       expect(run.stdout).toBe(`${op.name}: succeeded\n  response  google.protobuf.StringValue "ok"\n`);
       const methods = legacy.calls.map((c) => c.method);
       // progress at once: a GetOperation first, then the one WaitOperation probe, then polling
+      expect(methods.slice(0, 2)).toEqual(['GetOperation', 'WaitOperation']);
       expect(methods.filter((m) => m === 'WaitOperation')).toHaveLength(1);
       expect(methods.filter((m) => m === 'GetOperation').length).toBeGreaterThanOrEqual(1);
     } finally {
@@ -227,9 +230,10 @@ describe('lro against the fake server', () => {
 
   test('wait --timeout exits 3 and leaves the operation running; nothing is cancelled', async () => {
     const op = server.create();
-    const run = await lro('wait', op.name, '--grpc', grpcAddress, '--timeout', '300ms', '--poll-interval', '100ms');
+    // long enough for the first GetOperation to come back on a loaded machine, so the server was reached
+    const run = await lro('wait', op.name, '--grpc', grpcAddress, '--timeout', '3s', '--poll-interval', '100ms');
     expect(run.code).toBe(3);
-    expect(run.stderr).toContain(`timed out after 300ms waiting for ${op.name}`);
+    expect(run.stderr).toContain(`timed out after 3s waiting for ${op.name}`);
     expect(server.get(op.name)?.done).toBe(false);
     expect(methodsFor(op.name)).not.toContain('CancelOperation');
   });
@@ -286,7 +290,10 @@ describe('lro against the fake server', () => {
   test('a failed call exits 4 with the canonical code; usage errors exit 2', async () => {
     const missing = await lro('get', 'operations/does-not-exist', '--grpc', grpcAddress);
     expect(missing.code).toBe(4);
-    expect(missing.stderr).toContain('NOT_FOUND');
+    expect(missing.stderr).toBe('lro: NOT_FOUND: operation operations/does-not-exist not found\n'); // said once, no cause appended
+    const missingRest = await lro('get', 'operations/does-not-exist', '--rest', baseUrl);
+    expect(missingRest.code).toBe(4);
+    expect(missingRest.stderr).toMatch(/^lro: NOT_FOUND: [^\n]*not found\n$/);
 
     const usage = await Promise.all([
       lro('get', 'operations/1'), // nowhere to connect
@@ -306,6 +313,191 @@ describe('lro against the fake server', () => {
     const help = await lro('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes:');
+  });
+});
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** A loopback TCP server that accepts connections and never says a word (a server that never answers). */
+async function silentServer(): Promise<{ address: string; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const silent = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined).on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = silent.address() as net.AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), silent.close(() => resolve()))),
+  };
+}
+
+describe('lro messages: what went wrong, in plain words', () => {
+  test('an unreachable gRPC server: the connection error without a dangling "Resolution note:", exit 4', async () => {
+    const port = await closedPort();
+    const run = await lro('get', 'operations/1', '--grpc', `127.0.0.1:${port}`);
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain(`lro: UNAVAILABLE: cannot connect to gRPC 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(run.stderr).toContain('is the server running');
+    expect(run.stderr).not.toContain('Resolution note');
+    expect(run.stderr).not.toContain('Last error: Error:');
+  });
+
+  test('an unreachable REST server: the network cause (ECONNREFUSED, or what fetch said) is shown, exit 4', async () => {
+    const port = await closedPort();
+    const refused = await lro('get', 'operations/1', '--rest', `http://127.0.0.1:${port}`);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain(`request to http://127.0.0.1:${port}/v1/operations/1 failed: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(refused.stderr).toContain('is the server running');
+    // Port 1 is one fetch refuses to call at all; the transport's message alone said "failed (Error)".
+    const badPort = await lro('get', 'operations/1', '--rest', 'http://127.0.0.1:1');
+    expect(badPort.code).toBe(4);
+    expect(badPort.stderr).toMatch(/request to http:\/\/127\.0\.0\.1:1\/v1\/operations\/1 failed(: | \()bad port/);
+    expect(badPort.stderr).not.toContain('(Error)');
+  });
+
+  test('--timeout against a server that never answers says so, and not that the operation may still be running (exit 3)', async () => {
+    const silent = await silentServer();
+    try {
+      const [wait, get] = await Promise.all([
+        lro('wait', 'operations/1', '--grpc', silent.address, '--timeout', '1s'),
+        lro('get', 'operations/1', '--grpc', silent.address, '--timeout', '1s'),
+      ]);
+      expect(wait.code).toBe(3);
+      expect(wait.stderr).toContain(`lro: timed out after 1s: gRPC ${silent.address} did not answer GetOperation operations/1; nothing is known about the operation`);
+      expect(wait.stderr).not.toMatch(/still running|may still be running/);
+      expect(wait.stderr).not.toMatch(/operations\/1: running/); // no progress line for an operation never seen
+      expect(get.code).toBe(3);
+      expect(get.stderr).toContain(`lro: DEADLINE_EXCEEDED: gRPC ${silent.address} did not answer in time (Deadline exceeded after`);
+      expect(get.stderr).not.toContain('LB pick');
+    } finally {
+      await silent.close();
+    }
+  });
+
+  test('--timeout after the server was reached: the operation was still running, with the progress last seen', async () => {
+    const op = server.create({ metadata: progress(18, 'copying') });
+    const run = await lro('wait', op.name, '--grpc', grpcAddress, '--proto', protoFile, '--timeout', '500ms', '--poll-interval', '100ms');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain(`lro: timed out after 500ms waiting for ${op.name}; it was still running when last seen (18% copying); lro wait ${op.name} waits again`);
+  });
+
+  test('wait shows the progress so far after one GetOperation, before any WaitOperation returns', async () => {
+    // Default --poll-interval (5s): the first WaitOperation would not return before --timeout 2s.
+    const op = server.create({ metadata: progress(18, 'copying') });
+    const run = await lro('wait', op.name, '--grpc', grpcAddress, '--proto', protoFile, '--timeout', '2s');
+    expect(run.code).toBe(3);
+    expect(run.stderr.split('\n')[0]).toMatch(new RegExp(`^${op.name}: 18% copying \\(\\d+s\\)$`));
+    expect(methodsFor(op.name)[0]).toBe('GetOperation');
+    expect(methodsFor(op.name)).toContain('WaitOperation');
+  });
+
+  test('names are checked before anything is sent over gRPC too (exit 2, no call)', async () => {
+    const names = ['', 'operations/a b', 'operations//1', 'operations/1/'];
+    const runs = await Promise.all([
+      lro('get', '', '--grpc', grpcAddress),
+      lro('wait', 'operations/a b', '--grpc', grpcAddress),
+      lro('cancel', 'operations//1', '--grpc', grpcAddress),
+      lro('delete', 'operations/1/', '--grpc', grpcAddress),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect(runs[0].stderr).toContain('lro: operation name is empty');
+    expect(runs[1].stderr).toContain('lro: operation name "operations/a b" contains whitespace or a control character');
+    expect(runs[2].stderr).toContain('has an empty path segment');
+    expect(runs[3].stderr).toContain('has an empty path segment');
+    expect(server.calls.filter((c) => names.includes(c.name))).toEqual([]);
+  });
+
+  test('a method the REST profile lacks is a usage error (exit 2) and sends nothing', async () => {
+    const vision = new FakeOperationsServer();
+    const { baseUrl: visionUrl, close } = await vision.listenHttp(restProfiles.vision);
+    try {
+      const op = vision.create({ name: 'projects/p/locations/l/operations/1' });
+      const run = await lro('cancel', op.name, '--rest', visionUrl, '--profile', 'vision');
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('lro: the REST profile vision has no HTTP binding for CancelOperation, so lro cancel cannot work over it; nothing was sent');
+      const list = await lro('list', 'projects/p/locations/l', '--rest', visionUrl, '--profile', 'vision');
+      expect(list.code).toBe(2);
+      expect(list.stderr).toContain('no HTTP binding for ListOperations');
+      expect(vision.calls).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  test('lro <command> --help lists the global options too', async () => {
+    const help = await lro('wait', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--poll-interval <duration>');
+    expect(help.stdout).toContain('Global Options:');
+    for (const option of ['--grpc <host:port>', '--rest <url>', '--profile <name>', '--header <name: value>', '--timeout <duration>', '--json', '--proto <file>']) {
+      expect(help.stdout).toContain(option);
+    }
+  });
+
+  test('compound durations such as 1m30s are accepted', async () => {
+    const op = server.create();
+    server.complete(op.name);
+    const run = await lro('wait', op.name, '--grpc', grpcAddress, '--timeout', '1m30s');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`${op.name}: done\n`);
+    const bad = await lro('wait', op.name, '--grpc', grpcAddress, '--timeout', '1m30');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('expected a duration such as 30s, 5m, 1m30s');
+  });
+
+  test('--tls to a plaintext port explains the mismatch instead of printing a raw OpenSSL error', async () => {
+    const run = await lro('get', 'operations/1', '--grpc', grpcAddress, '--tls', '--timeout', '10s');
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain(`lro: UNAVAILABLE: TLS handshake with gRPC ${grpcAddress} (TLS) failed: the server does not speak TLS on that port`);
+    expect(run.stderr).toContain('use --plaintext');
+    expect(run.stderr).not.toMatch(/ssl3_get_record|deps\/openssl|Resolution note|DeprecationWarning/);
+  });
+
+  test('https:// to a plaintext HTTP port, and --grpc to an HTTP/1 port, are explained too', async () => {
+    const port = new URL(baseUrl).port;
+    const https = await lro('get', 'operations/1', '--rest', `https://127.0.0.1:${port}`);
+    expect(https.code).toBe(4);
+    expect(https.stderr).toBe(
+      `lro: UNAVAILABLE: GetOperation operations/1: TLS handshake with REST https://127.0.0.1:${port} (standard) failed: the server does not speak TLS on that port (OpenSSL: wrong version number)\n` +
+        '  for a plaintext port use an http:// URL\n',
+    );
+    const grpcToHttp = await lro('get', 'operations/1', '--grpc', `127.0.0.1:${port}`, '--timeout', '10s');
+    expect(grpcToHttp.code).toBe(4);
+    expect(grpcToHttp.stderr).toBe(
+      `lro: UNAVAILABLE: cannot connect to gRPC 127.0.0.1:${port}: Protocol error\n` +
+        `  gRPC 127.0.0.1:${port} answered, but not in HTTP/2: is it a gRPC port? (a REST/JSON service takes --rest URL)\n`,
+    );
+  });
+
+  test('list prints aligned columns', async () => {
+    const own = new FakeOperationsServer({ types: registry });
+    const { address, close } = await own.listenGrpc();
+    try {
+      own.create({ name: 'operations/a', metadata: progress(18, 'copying') });
+      own.create({ name: 'operations/a-much-longer-name' });
+      own.complete('operations/a-much-longer-name');
+      own.create({ name: 'operations/bb' });
+      own.fail('operations/bb', { code: Code.FAILED_PRECONDITION, message: 'bad input' });
+      const run = await lro('list', '--grpc', address, '--proto', protoFile);
+      expect(run.code).toBe(0);
+      // name column 29 wide (the longest name), state column 7 wide ("running"), two spaces between
+      expect(run.stdout).toBe(
+        'operations/a                   running  18% copying\n' +
+          'operations/a-much-longer-name  done\n' +
+          'operations/bb                  failed   FAILED_PRECONDITION: bad input\n',
+      );
+    } finally {
+      await close();
+    }
   });
 });
 
@@ -396,6 +588,9 @@ describe('reading progress from arbitrary metadata', () => {
 
   test('durations', () => {
     expect([parseDuration('1500ms'), parseDuration('30s'), parseDuration('2m'), parseDuration('1h'), parseDuration('5')]).toEqual([1500, 30_000, 120_000, 3_600_000, 5000]);
-    expect(() => parseDuration('soon')).toThrow(/duration/);
+    expect([parseDuration('1m30s'), parseDuration('1h15m'), parseDuration('2s500ms'), parseDuration('1.5m'), parseDuration(' 10m ')]).toEqual([90_000, 4_500_000, 2500, 90_000, 600_000]);
+    for (const bad of ['soon', '1m30', '30x', 'm', '', '-5s', '1m 30s']) expect(() => parseDuration(bad)).toThrow(/duration/);
+    expect(() => parseDuration('0s')).toThrow(/positive/);
+    expect(() => parseDuration('30d')).toThrow(/at most 24 days/);
   });
 });

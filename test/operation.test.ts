@@ -11,12 +11,12 @@ import {
   OperationFailedError,
   OperationTimeoutError,
   RpcError,
-  systemClock,
   type OperationOptions,
   type OperationResource,
   type OperationsTransport,
 } from '../src/index.js';
 import { FakeOperationsServer } from '../src/testing/index.js';
+import { systemClock } from '../src/watch/clock.js';
 import { PROGRESS_URL, flush, progress, registry, result, useFakeTime } from './support/protos.js';
 
 type Progress = { percent: number; stage: string };

@@ -9,8 +9,11 @@
  * CommonJS `require`, ESM `import`, TypeScript (`module: nodenext`, both .cts
  * and .mts, and `moduleResolution: bundler`), and a Jest test with Jest's
  * default configuration (no transforms); and the tarball's `lro` bin waits
- * for an operation served by this test. It runs on whichever Node runs the
- * suite (.ci/run: Node 20 and Node 24).
+ * for an operation served by this test. The same consumer type-checks every
+ * ```ts block of README.md (strict, module nodenext) and runs the
+ * self-contained ones, and type-checks and runs the examples copied into it,
+ * as a user who copies them does. It runs on whichever Node runs the suite
+ * (.ci/run: Node 20 and Node 24).
  */
 import { execFile, type ExecFileOptions } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -261,11 +264,13 @@ beforeAll(async () => {
         `typescript@${installedVersion('typescript')}`,
         `jest@${installedVersion('jest')}`,
         `@types/node@${installedVersion('@types/node')}`,
+        // what the README's blocks and the examples import besides longrunning
+        ...['tsx', 'protobufjs', 'cli-progress', '@types/cli-progress', '@google-cloud/video-intelligence'].map((name) => `${name}@${installedVersion(name)}`),
       ],
       consumer,
     ),
   );
-}, 120_000);
+}, 180_000);
 
 afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
@@ -372,3 +377,99 @@ test('the tarball’s lro bin waits for an operation over gRPC and prints it as 
     await close();
   }
 }, 60_000);
+
+// ---------------------------------------------------------------------------
+// README blocks and examples, in the consumer project
+// ---------------------------------------------------------------------------
+
+/** The ```ts blocks of README.md, with the line each starts on. */
+function readmeBlocks(): { line: number; code: string }[] {
+  const text = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const blocks: { line: number; code: string }[] = [];
+  for (const match of text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)) {
+    blocks.push({ line: text.slice(0, match.index).split('\n').length, code: match[1] });
+  }
+  return blocks;
+}
+
+/** A block that needs nothing it does not create: no placeholders, no service on the internet. */
+const selfContained = (code: string) => !/\bdeclare\b|new VideoIntelligenceServiceClient|https?:\/\/|:443\b/.test(code);
+
+const STRICT_NODENEXT = { target: 'es2022', lib: ['es2022', 'dom'], module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: true, types: ['node'], noEmit: true };
+
+test('every ts block of README.md compiles against the packed package (strict, module nodenext), each on its own', async () => {
+  const blocks = readmeBlocks();
+  expect(blocks.length).toBeGreaterThanOrEqual(9);
+  const dir = path.join(consumer, 'readme');
+  const files = blocks.map((block, i) => {
+    const file = `block-${String(i).padStart(2, '0')}.mts`;
+    write(path.join(dir, file), block.code);
+    return file;
+  });
+  write(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: STRICT_NODENEXT, files }));
+  const tsc = path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = await timed('readme-tsc', () => run(NODE, [tsc, '-p', dir, '--pretty', 'false'], { cwd: dir }));
+  // Point each error at its README line.
+  const errors = (result.stdout + result.stderr).replace(/block-(\d+)\.mts\((\d+),(\d+)\)/g, (_m, i: string, line: string) => `README.md:${blocks[Number(i)].line + Number(line)}`);
+  expect(errors).toBe('');
+  expect(result.code).toBe(0);
+}, 90_000);
+
+test('the self-contained README blocks run: the first operation, and the testing block', async () => {
+  const blocks = readmeBlocks();
+  const runnable = blocks.map((block, i) => ({ ...block, i })).filter((block) => selfContained(block.code));
+  expect(runnable.map((b) => b.code.includes('FakeOperationsServer'))).toEqual(runnable.map(() => true));
+  expect(runnable.length).toBeGreaterThanOrEqual(3); // first operation, testing, faults
+  const tsx = path.join(consumer, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  const dir = path.join(consumer, 'readme-run');
+  const outputs = await timed('readme-run', () =>
+    Promise.all(
+      runnable.map((block) => {
+        const file = path.join(dir, `block-${block.i}.mts`);
+        write(file, block.code);
+        return run(NODE, [tsx, file], { cwd: consumer });
+      }),
+    ),
+  );
+  for (const [n, out] of outputs.entries()) {
+    expect({ line: runnable[n].line, code: out.code, stderr: out.stderr }).toEqual({ line: runnable[n].line, code: 0, stderr: '' });
+  }
+  // The first block of the README is the first operation: it prints the progress, then the result.
+  expect(runnable[0].i).toBe(0);
+  expect(outputs[0].stdout).toBe("progress { progressPercent: 40 }\nresult done!\n");
+}, 90_000);
+
+test('the examples, copied into a project that installed the tarball, type-check and run', async () => {
+  const dir = path.join(consumer, 'examples');
+  const copied = ['grpc.ts', 'rest-cloud-storage.ts', 'demo.ts', 'gapic-client.ts', 'video-stand-in.ts'];
+  for (const file of copied) {
+    const text = fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8');
+    // Nothing from this repository: packages, or a sibling example file copied with it.
+    const relative = [...text.matchAll(/from '(\.{1,2}\/[^']*)'/g)].map((m) => m[1]);
+    expect(relative.filter((spec) => !copied.includes(spec.replace(/^\.\//, '').replace(/\.js$/, '.ts')))).toEqual([]);
+    write(path.join(dir, file), text);
+  }
+  const runs = ['grpc.ts', 'rest-cloud-storage.ts', 'demo.ts', 'gapic-client.ts'];
+  write(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: STRICT_NODENEXT, files: copied }));
+  const tsc = path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc');
+  const tsx = path.join(consumer, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  const [checked, grpc, rest, demo, gapic] = await timed('examples', () =>
+    Promise.all([
+      run(NODE, [tsc, '-p', dir, '--pretty', 'false'], { cwd: dir }),
+      ...runs.map((file) => run(NODE, [tsx, path.join(dir, file)], { cwd: dir })),
+    ]),
+  );
+  expect({ code: checked.code, out: checked.stdout + checked.stderr }).toEqual({ code: 0, out: '' });
+  expect({ code: grpc.code, stderr: grpc.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(grpc.stdout).toMatch(/^progress: \d+%$/m);
+  expect(grpc.stdout.trimEnd().split('\n').pop()).toBe('built registry.example.com/app:1.2.3 (73400320 bytes)');
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(rest.stdout).toContain('done: {"objectsRestored":1000,"status":"OK"}');
+  expect(rest.stdout).toContain('listed projects/_/buckets/media-archive/operations/restore-2024-01 done=true');
+  expect({ code: demo.code, stderr: demo.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(demo.stdout).toContain('export: succeeded → gs://demo/export.csv (1234567 rows)');
+  expect(demo.stdout).toContain('reindex: cancelled (code 1)');
+  expect({ code: gapic.code, stderr: gapic.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(gapic.stdout).toMatch(/^started projects\/test-project\/locations\/us-east1\/operations\/\d+\nprogress 25%\nprogress 50%\nprogress 75%\nprogress 100%\n/);
+  expect(gapic.stdout).toContain('gs://cloud-samples-data/video/cat.mp4: cat (0s–5.500s, confidence 0.5)');
+}, 90_000);

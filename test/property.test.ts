@@ -22,9 +22,7 @@ import {
   RpcError,
   TypeRegistry,
   grpcTransport,
-  matchRestRoute,
   restProfiles,
-  restRoutes,
   restTransport,
   type AnyMessage,
   type GrpcTransport,
@@ -34,6 +32,7 @@ import {
   type RestProfile,
 } from '../src/index.js';
 import { builtinType } from '../src/codec/protos.js';
+import { matchRestRoute, restRoutes } from '../src/transports/rest/profiles.js';
 import { decodeDetails, encodeStatusBytes, retryDelayFromDetails } from '../src/codec/status.js';
 import { FakeOperationsServer } from '../src/testing/index.js';
 import { STATUS_DETAILS_KEY } from '../src/transports/grpc.js';

@@ -228,6 +228,8 @@ describe('soak, small', () => {
       rpcsAfterAbort: report.rpcsAfterAbort,
       rpcsAfterSettle: report.rpcsAfterSettle,
       callsInFlightAtEnd: report.callsInFlightAtEnd,
+      massAbortsWrong: report.massAborts.wrong,
+      closedMidFlightWrong: report.closedMidFlight.wrong,
       samples: report.samples,
     };
   };
@@ -240,13 +242,33 @@ describe('soak, small', () => {
     rpcsAfterAbort: 0,
     rpcsAfterSettle: 0,
     callsInFlightAtEnd: 0,
+    massAbortsWrong: 0,
+    closedMidFlightWrong: 0,
     samples: [],
   });
 
-  test('gRPC: 400 operations with every fault on, cuts and restarts', async () => {
-    const report = await runSoak({ operations: 400, concurrency: 150, protocol: 'grpc', seed: 101, cutEveryMs: 300, restartEveryMs: 1_000, maxDurationMs: 120_000 });
+  test('gRPC: 400 operations with every fault on, cuts, restarts, GOAWAYs, silent spells, mass aborts and close() mid-flight', async () => {
+    const report = await runSoak({
+      operations: 400,
+      concurrency: 150,
+      protocol: 'grpc',
+      seed: 101,
+      cutEveryMs: 300,
+      restartEveryMs: 1_000,
+      goawayEveryMs: 700,
+      silentEveryMs: 1_500,
+      silentMs: 300,
+      massAbortEveryMs: 1_500,
+      massAbortSize: 1_200,
+      closeMidFlight: 500,
+      maxDurationMs: 120_000,
+    });
     expect(clean(report)).toEqual(expected(400));
     expect(report.aborted).toBeGreaterThan(0);
+    expect(report.faults.goaways).toBeGreaterThan(0);
+    expect(report.faults.unanswered).toBeGreaterThan(0);
+    expect(report.massAborts.batches).toBeGreaterThan(0);
+    expect(report.closedMidFlight.waits).toBe(500);
   }, 150_000);
 
   test('HTTP: 250 operations with every fault on, cuts and restarts', async () => {

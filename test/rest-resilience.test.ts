@@ -6,7 +6,8 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { LongRunningOperation, RpcError, restTransport, systemClock, type Clock, type OperationResource, type OperationsTransport } from '../src/index.js';
+import { LongRunningOperation, RpcError, restTransport, type Clock, type OperationResource, type OperationsTransport } from '../src/index.js';
+import { systemClock } from '../src/watch/clock.js';
 import { FakeOperationsServer } from '../src/testing/index.js';
 import { serveHttp } from '../src/testing/http-server.js';
 import { Code, type CallOptions } from '../src/types.js';

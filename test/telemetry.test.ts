@@ -16,9 +16,9 @@ import {
   grpcTransport,
   restProfiles,
   restTransport,
-  systemClock,
   type OperationsTransport,
 } from '../src/index.js';
+import { systemClock } from '../src/watch/clock.js';
 import { FakeOperationsServer, serveGrpc, serveHttp, type ServedRequest } from '../src/testing/index.js';
 import * as gax from 'google-gax';
 import { readFileSync } from 'node:fs';

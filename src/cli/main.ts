@@ -6,6 +6,14 @@
  */
 import { run } from './program.js';
 
+// Node's own warnings go to stderr as usual, except DEP0123 ("Setting the TLS
+// ServerName to an IP address"), which grpc-js triggers for `--grpc IP:PORT`
+// with TLS and which says nothing a user of lro can act on.
+process.removeAllListeners('warning');
+process.on('warning', (warning: Error & { code?: string }) => {
+  if (warning.code !== 'DEP0123') process.stderr.write(`(node) ${warning.name}: ${warning.message}\n`);
+});
+
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

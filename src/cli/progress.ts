@@ -79,11 +79,11 @@ function elapsed(ms: number): string {
 /**
  * A live single-line display on a terminal: a bar with the percentage when
  * the metadata has one, a spinner when it does not, plus the label and the
- * elapsed time.
+ * elapsed time. `initial` is what is known when it starts.
  */
-export function terminalReporter(stream: OutputStream, name: string, now: () => number = Date.now): ProgressReporter {
+export function terminalReporter(stream: OutputStream, name: string, now: () => number = Date.now, initial: ProgressView = {}): ProgressReporter {
   const started = now();
-  let view: ProgressView = {};
+  let view: ProgressView = initial;
   const format = (options: BarOptions, params: BarParams): string => {
     const time = elapsed(now() - started);
     const label = view.label ? ` ${view.label}` : '';
@@ -103,7 +103,7 @@ export function terminalReporter(stream: OutputStream, name: string, now: () => 
     barCompleteChar: '█',
     barIncompleteChar: '░',
   } as BarOptions);
-  bar.start(100, 0);
+  bar.start(100, initial.percent ?? 0);
   return {
     update(next) {
       view = next;
@@ -119,8 +119,8 @@ export function terminalReporter(stream: OutputStream, name: string, now: () => 
   };
 }
 
-/** One line per change of the progress text, for logs and pipes. */
-export function lineReporter(stream: OutputStream, name: string, now: () => number = Date.now): ProgressReporter {
+/** One line per change of the progress text, for logs and pipes; the first line shows `initial`. */
+export function lineReporter(stream: OutputStream, name: string, now: () => number = Date.now, initial: ProgressView = {}): ProgressReporter {
   const started = now();
   let last = '';
   const line = (view: ProgressView) => {
@@ -129,7 +129,7 @@ export function lineReporter(stream: OutputStream, name: string, now: () => numb
     last = text;
     stream.write(`${name}: ${text} (${elapsed(now() - started)})\n`);
   };
-  line({});
+  line(initial);
   return {
     update: line,
     stop(final) {

@@ -103,6 +103,8 @@ export interface FaultStats {
   waitReturnedEarly: number;
   /** WaitOperations that hung past their deadline. */
   waitHung: number;
+  /** Calls that arrived while the service was silent (see `silence()`) and got no answer. */
+  unanswered: number;
   /** WaitOperations during which the connections were cut. */
   cutsDuringWait: number;
 }
@@ -152,7 +154,7 @@ function checkRange(name: string, value: unknown): void {
  */
 export class FaultyOperationsService implements OperationsTransport {
   /** What was injected so far. */
-  readonly stats: FaultStats = { calls: 0, unavailable: 0, resourceExhausted: 0, latencySpikes: 0, waitReturnedEarly: 0, waitHung: 0, cutsDuringWait: 0 };
+  readonly stats: FaultStats = { calls: 0, unavailable: 0, resourceExhausted: 0, latencySpikes: 0, waitReturnedEarly: 0, waitHung: 0, unanswered: 0, cutsDuringWait: 0 };
   /** Faults are injected only while this is true (default true). */
   enabled = true;
   /** WaitOperation, present when the wrapped service has it. */
@@ -163,6 +165,7 @@ export class FaultyOperationsService implements OperationsTransport {
   private readonly onCut?: () => void;
   private readonly pending = new Set<() => void>();
   private closed = false;
+  private silentUntil = 0;
 
   constructor(
     private readonly inner: OperationsTransport,
@@ -270,8 +273,26 @@ export class FaultyOperationsService implements OperationsTransport {
     return typeof range === 'number' ? range : range[0] + this.random() * (range[1] - range[0]);
   }
 
+  /**
+   * Goes silent for `ms`: every call that arrives meanwhile is never
+   * answered (it ends only when the client gives up on it, or at close()),
+   * as from a server that accepts requests and then stalls.
+   *
+   * @example
+   * ```ts
+   * service.silence(2_000);
+   * ```
+   */
+  silence(ms: number): void {
+    this.silentUntil = Math.max(this.silentUntil, Date.now() + ms);
+  }
+
   private async run<T>(method: OperationsMethod, options: CallOptions, fn: () => Promise<T>): Promise<T> {
     this.stats.calls++;
+    if (!this.closed && Date.now() < this.silentUntil) {
+      this.stats.unanswered++;
+      await this.delay(2 ** 31 - 1, options.signal); // until the client cancels, or close()
+    }
     if (this.active(method)) {
       if (this.chance(this.rates.unavailable)) {
         this.stats.unavailable++;
@@ -724,6 +745,8 @@ export interface FaultyServerOptions {
   restartEveryMs?: number;
   /** How long the server stays down during a random restart. Default `[50, 250]`. */
   downMs?: MsRange;
+  /** Mean gap between GOAWAY(INTERNAL_ERROR) frames sent to every client connection (gRPC only: the proxy runs in http2 mode). */
+  goawayEveryMs?: number;
 }
 
 /**
@@ -748,6 +771,9 @@ export class FaultyServer {
   private listener?: { port: number; close(): Promise<void> };
   private restarting?: Promise<void>;
   private chaosTimer?: ReturnType<typeof setTimeout>;
+  private goawayTimer?: ReturnType<typeof setTimeout>;
+  /** GOAWAY frames sent to client connections so far. */
+  goaways = 0;
   private closing?: Promise<void>;
   private readonly random: () => number;
 
@@ -781,7 +807,7 @@ export class FaultyServer {
     const service = new FaultyOperationsService(backend, { ...options.faults, seed, onCut: () => proxy?.cutAll() });
     const listener = await serve(service, options, 0);
     try {
-      proxy = await FaultProxy.listen({ target: listener.port, seed: seed + 1 });
+      proxy = await FaultProxy.listen({ target: listener.port, seed: seed + 1, http2: options.goawayEveryMs !== undefined && options.protocol === 'grpc' });
     } catch (err) {
       await listener.close();
       throw err;
@@ -789,6 +815,7 @@ export class FaultyServer {
     const server = new FaultyServer(service, proxy, listener.port, options, listener);
     if (options.cutEveryMs !== undefined) proxy.cutRandomly(options.cutEveryMs);
     if (options.restartEveryMs !== undefined) server.scheduleRestarts(options.restartEveryMs);
+    if (options.goawayEveryMs !== undefined && proxy.http2) server.scheduleGoaways(options.goawayEveryMs);
     return server;
   }
 
@@ -850,6 +877,8 @@ export class FaultyServer {
   calm(): void {
     clearTimeout(this.chaosTimer);
     this.chaosTimer = undefined;
+    clearTimeout(this.goawayTimer);
+    this.goawayTimer = undefined;
     this.proxy.stopCutting();
   }
 
@@ -882,6 +911,19 @@ export class FaultyServer {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
+  }
+
+  /** GOAWAY(INTERNAL_ERROR) to every client connection at random times (mean gap `meanMs`): the session loss Node servers answer a reset burst with. */
+  private scheduleGoaways(meanMs: number): void {
+    if (!(meanMs > 0)) throw new TypeError('FaultyServer: goawayEveryMs must be > 0');
+    const next = (): void => {
+      const gap = -Math.log(1 - this.random()) * meanMs;
+      this.goawayTimer = setTimeout(() => {
+        this.goaways += this.proxy.goaway(2);
+        next();
+      }, gap);
+    };
+    next();
   }
 
   private scheduleRestarts(meanMs: number): void {

@@ -14,7 +14,7 @@ import { activeTraceContext, failureCode, rpcSystemOf, startRpcSpan, type RpcSpa
 import { Code, codeName, type OperationsTransport, type TransportLimits } from '../types.js';
 import type { Clock } from './clock.js';
 import { onAbort } from './signals.js';
-import { timersOf, type TimerEntry, type TimerQueue } from './timers.js';
+import { timersOf, type TimerEntry, type TimerHandler, type TimerQueue } from './timers.js';
 
 /** The RPCs of `google.longrunning.Operations`. */
 export type RpcMethod = 'GetOperation' | 'WaitOperation' | 'CancelOperation' | 'DeleteOperation' | 'ListOperations';
@@ -62,7 +62,7 @@ interface Observed {
   sentAt?: number;
 }
 
-class Call implements PendingCall {
+class Call implements PendingCall, TimerHandler {
   state: 'queued' | 'running' | 'settled' | 'dropped' = 'queued';
   controller?: AbortController;
   deadline?: TimerEntry;
@@ -78,6 +78,11 @@ class Call implements PendingCall {
 
   abort(): void {
     this.engine.drop(this);
+  }
+
+  /** The deadline passed. */
+  onTimer(): void {
+    this.engine.expire(this);
   }
 }
 
@@ -202,7 +207,7 @@ export class Engine {
     const controller = new AbortController();
     call.controller = controller;
     const { timeoutMs } = call.request;
-    call.deadline = this.timers.schedule(timeoutMs, () => this.expire(call));
+    call.deadline = this.timers.schedule(timeoutMs, call);
     // Sent a microtask later, so a caller that gives up synchronously afterwards sends nothing.
     queueMicrotask(() => this.launch(call, controller, timeoutMs));
   }
@@ -264,7 +269,7 @@ export class Engine {
   }
 
   /** The deadline passed without an answer: the caller gets DEADLINE_EXCEEDED now, the slot is freed, the wire call cancelled. */
-  private expire(call: Call): void {
+  expire(call: Call): void {
     call.deadline = undefined;
     const wasLive = call.state === 'running';
     call.state = 'settled';

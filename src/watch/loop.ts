@@ -16,20 +16,33 @@ import { engineFor, type Engine, type PendingCall, type RpcMethod } from './engi
 import { backoffCap, type PollingPolicy, type RetryPolicy } from './policy.js';
 import { ProgressEstimate, progressPercent } from './progress.js';
 import { isRetryable, retryAfterFailure } from './retry.js';
-import { sleepOn, timersOf, type TimerEntry, type TimerQueue } from './timers.js';
+import { sleepOn, timersOf, type TimerEntry, type TimerHandler, type TimerQueue } from './timers.js';
+
+/** Key of {@link WatchTarget}'s answer handler (symbol keys: the operation object itself is the target, with no closures per run). */
+export const APPLY: unique symbol = Symbol('longrunning.watch.apply');
+/** Key of {@link WatchTarget}'s progress switch. */
+export const WANTS_PROGRESS: unique symbol = Symbol('longrunning.watch.wantsProgress');
+/** Key of {@link WatchTarget}'s latest decoded metadata. */
+export const METADATA: unique symbol = Symbol('longrunning.watch.metadata');
+/** Key of {@link WatchTarget}'s retry notice. */
+export const ON_RETRY: unique symbol = Symbol('longrunning.watch.onRetry');
+/** Key of {@link WatchTarget}'s end notice. */
+export const ON_END: unique symbol = Symbol('longrunning.watch.onEnd');
 
 /** What the loop advances. */
 export interface WatchTarget {
   /** Operation name sent with every call (the latest one the server returned). */
   readonly name: string;
   /** Takes one server answer; returns true when the operation is done. Throws to end the loop. */
-  apply(resource: unknown): boolean;
+  [APPLY](resource: unknown): boolean;
   /** True while someone wants progress, which caps each WaitOperation at the progress interval. */
-  wantsProgress(): boolean;
+  [WANTS_PROGRESS](): boolean;
   /** The latest decoded metadata (progress-aware polling reads it). */
-  metadata(): unknown;
+  [METADATA](): unknown;
   /** Called before each retry of a failed call. */
-  onRetry?(error: RpcError, info: { method: string; attempt: number; delayMs: number }): void;
+  [ON_RETRY](error: RpcError, info: { method: string; attempt: number; delayMs: number }): void;
+  /** Called once when the run ended by itself: done (no error) or failed; never after {@link Watch.stop}. */
+  [ON_END](watch: Watch, error?: unknown): void;
 }
 
 /** The loop's settings, all validated. */
@@ -49,19 +62,6 @@ export interface WatchConfig {
   waitGraceMs: (timeoutMs: number) => number;
 }
 
-/** Per-run switches. */
-export interface WatchRun {
-  /**
-   * The state the target holds is unknown or stale (built from a name or a
-   * token, or restarted): poll at once instead of after the first delay, and
-   * when someone wants progress make the first call a GetOperation.
-   */
-  pollImmediately: boolean;
-  /** Called once when the operation is done (no argument) or the loop failed; never after {@link Watch.stop}. */
-  onEnd(error?: unknown): void;
-  /** The OpenTelemetry context the run's `longrunning.wait` span is a child of (captured where the wait was asked for). */
-  traceParent?: TraceContext;
-}
 
 /** Timeout of the WaitOperation that probes a fresh transport: short, so others learn the answer soon. */
 export const PROBE_TIMEOUT_MS = 250;
@@ -89,12 +89,20 @@ export function waitOperationUnavailable(transport: OperationsTransport, clock: 
 type Phase = 'idle' | 'sleeping' | 'calling' | 'retrying' | 'parked' | 'ended';
 
 /**
+ * `pollImmediately`: the state the target holds is unknown or stale (built
+ * from a name or a token, or restarted): poll at once instead of after the
+ * first delay, and when someone wants progress make the first call a GetOperation.
+ */
+
+/**
  * One run of the loop. `start()` once; `stop()` ends it without calling
  * `onEnd` (nothing of it is left afterwards: no timer, no call); `wake()` cuts
  * a sleep short so it polls now.
  */
-export class Watch {
+export class Watch implements TimerHandler {
   private phase: Phase = 'idle';
+  /** What the armed timer does: poll, or decide again (after an early-returned WaitOperation). */
+  private pollOnTimer = false;
   private readonly engine: Engine;
   private readonly timers: TimerQueue;
   private timer?: TimerEntry;
@@ -116,30 +124,36 @@ export class Watch {
   private probing = false;
   private estimate?: ProgressEstimate;
   private estimatedFrom?: unknown;
-  private readonly onTimer = (): void => {
-    this.timer = undefined;
-    this.phase = 'idle';
-    this.step();
-  };
 
   constructor(
     private readonly target: WatchTarget,
     private readonly config: WatchConfig,
-    private readonly run: WatchRun,
+    private readonly pollImmediately: boolean,
   ) {
     this.engine = engineFor(config.transport, config.clock);
     this.timers = timersOf(config.clock);
     this.startedAt = config.clock.now();
-    this.delayNextPoll = !run.pollImmediately;
+    this.delayNextPoll = !pollImmediately;
     this.forceGet = false;
   }
 
-  /** Starts the loop. */
-  start(): void {
+  /** The armed sleep ended. */
+  onTimer(): void {
+    this.timer = undefined;
+    this.phase = 'idle';
+    if (this.pollOnTimer) this.pollNow();
+    else this.step();
+  }
+
+  /**
+   * Starts the loop. `traceParent` (tracing on) is the OpenTelemetry context
+   * the run's `longrunning.wait` span is a child of: where the wait was asked for.
+   */
+  start(traceParent?: TraceContext): void {
     // Progress at once: with a stale or unknown state, someone watching
     // progress sees it after one GetOperation, not after a WaitOperation's timeout.
-    this.forceGet = this.run.pollImmediately && this.target.wantsProgress() && this.config.waitOperation === 'auto';
-    this.span = startWaitSpan(this.target.name, this.run.traceParent);
+    this.forceGet = this.pollImmediately && this.target[WANTS_PROGRESS]() && this.config.waitOperation === 'auto';
+    this.span = startWaitSpan(this.target.name, traceParent);
     this.step();
   }
 
@@ -190,7 +204,7 @@ export class Watch {
     this.phase = 'ended';
     this.cleanup();
     this.endSpan(error === undefined ? 'done' : 'failed', error);
-    this.run.onEnd(error);
+    this.target[ON_END](this, error);
   }
 
   /** Decides the next move: WaitOperation, a poll (now or after a delay), or waiting for the probe. */
@@ -242,20 +256,15 @@ export class Watch {
       log('DEBUG', `${this.target.name}: sleep ${Math.round(ms)} ms before ${next}`, { event: 'sleep', operation: this.target.name, delayMs: Math.round(ms), next });
     }
     this.phase = 'sleeping';
-    this.timer = this.timers.schedule(ms, thenPoll ? this.pollAfterSleep : this.onTimer);
+    this.pollOnTimer = thenPoll;
+    this.timer = this.timers.schedule(ms, this);
   }
-
-  private readonly pollAfterSleep = (): void => {
-    this.timer = undefined;
-    this.phase = 'idle';
-    this.pollNow();
-  };
 
   // ---- WaitOperation ----
 
   private waitOnce(): void {
     const { config, target } = this;
-    const wanted = target.wantsProgress() ? Math.min(config.waitTimeoutMs, config.progressIntervalMs) : config.waitTimeoutMs;
+    const wanted = target[WANTS_PROGRESS]() ? Math.min(config.waitTimeoutMs, config.progressIntervalMs) : config.waitTimeoutMs;
     const timeoutMs = this.probing ? Math.min(wanted, PROBE_TIMEOUT_MS) : wanted;
     const deadlineMs = timeoutMs + config.waitGraceMs(timeoutMs);
     const started = config.clock.now();
@@ -341,7 +350,7 @@ export class Watch {
     }
     if (polling.nextDelay) {
       const chosen = polling.nextDelay(
-        { name: this.target.name, done: false, metadata: this.target.metadata(), polls: this.polls, elapsedMs: clock.now() - this.startedAt },
+        { name: this.target.name, done: false, metadata: this.target[METADATA](), polls: this.polls, elapsedMs: clock.now() - this.startedAt },
         delay,
       );
       if (chosen !== undefined) {
@@ -373,7 +382,7 @@ export class Watch {
   private applyAnswer(value: unknown): boolean {
     let done: boolean;
     try {
-      done = this.target.apply(value);
+      done = this.target[APPLY](value);
     } catch (err) {
       this.end(err);
       return true;
@@ -387,7 +396,7 @@ export class Watch {
   }
 
   private observeProgress(): void {
-    const metadata = this.target.metadata();
+    const metadata = this.target[METADATA]();
     if (metadata === undefined) return;
     // Decoded metadata is the same object while its bytes stay the same: read it once.
     const percent = metadata === this.estimatedFrom ? undefined : progressPercent(metadata);
@@ -476,7 +485,7 @@ export class Watch {
         code: error.code,
       });
     }
-    this.target.onRetry?.(error, info);
+    this.target[ON_RETRY](error, info);
   }
 
   private afterRetry(controller: AbortController, ok: boolean, value: unknown, then: (ok: boolean, value: unknown) => void): void {

@@ -22,8 +22,13 @@ export interface TimerEntry {
   index: number;
   /** Order of scheduling, so entries due together fire first-in first-out. */
   readonly seq: number;
-  /** Called once at `due` (or later), unless cancelled first. */
-  readonly fire: () => void;
+  /** Called once at `due` (or later), unless cancelled first: a function, or an object's `onTimer()` (no closure needed). */
+  readonly fire: (() => void) | TimerHandler;
+}
+
+/** An object the queue calls back when its entry is due. */
+export interface TimerHandler {
+  onTimer(): void;
 }
 
 /** A timer this overdue is taken as lost. */
@@ -50,7 +55,7 @@ export class TimerQueue {
   }
 
   /** Calls `fire` after `delayMs` (never less than 0; any length, re-armed past {@link MAX_TIMER_MS}). */
-  schedule(delayMs: number, fire: () => void): TimerEntry {
+  schedule(delayMs: number, fire: (() => void) | TimerHandler): TimerEntry {
     const entry: TimerEntry = { due: this.clock.now() + Math.max(0, delayMs), index: this.heap.length, seq: this.order++, fire };
     this.heap.push(entry);
     this.up(entry.index);
@@ -114,7 +119,9 @@ export class TimerQueue {
     while ((first = this.heap[0]) !== undefined && first.due <= now) {
       this.cancel(first);
       try {
-        first.fire();
+        const fire = first.fire;
+        if (typeof fire === 'function') fire();
+        else fire.onTimer();
       } catch {
         // callbacks handle their own errors; one must never stop the queue
       }

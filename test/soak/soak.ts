@@ -10,6 +10,7 @@
 import { inspect, isDeepStrictEqual } from 'node:util';
 import {
   Code,
+  RpcError,
   LongRunningError,
   LongRunningOperation,
   OperationCancelledError,
@@ -57,6 +58,16 @@ export interface SoakOptions {
   restartEveryMs: number;
   /** How long a settled-but-not-yet operation may take after its end before it counts as never resolved. */
   settleTimeoutMs: number;
+  /** Mean gap between GOAWAY(INTERNAL_ERROR) frames to every client connection, mid-wait (gRPC only; none when 0). */
+  goawayEveryMs: number;
+  /** Mean gap between spells in which the server answers nothing (none when 0); each lasts `silentMs`. */
+  silentEveryMs: number;
+  silentMs: number;
+  /** Mean gap between mass aborts: `massAbortSize` extra waits on one signal, aborted together (none when 0). */
+  massAbortEveryMs: number;
+  massAbortSize: number;
+  /** Waits pending on a transport of their own when it is closed at the end (none when 0). */
+  closeMidFlight: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -86,6 +97,10 @@ export interface SoakReport {
   rpcsAfterSettle: number;
   callsInFlightAtEnd: number;
   outcomes: Record<string, number>;
+  /** Extra waits aborted together on one signal, and those that did not reject with its reason within a second. */
+  massAborts: { batches: number; waits: number; wrong: number; slowestMs: number };
+  /** Waits pending when their transport was closed, those that did not reject with a typed error, and how long the last took. */
+  closedMidFlight: { waits: number; wrong: number; slowestMs: number };
   waiters: number;
   aborted: number;
   rpcs: Record<string, number>;
@@ -127,12 +142,18 @@ export const DEFAULT_SOAK: SoakOptions = {
   cutEveryMs: 1_500,
   restartEveryMs: 2_500,
   settleTimeoutMs: 60_000,
+  goawayEveryMs: 2_000,
+  silentEveryMs: 4_000,
+  silentMs: 500,
+  massAbortEveryMs: 3_000,
+  massAbortSize: 1_500,
+  closeMidFlight: 2_000,
 };
 
 /** Client settings: fast polling, and a retry budget that outlasts a server restart. */
 const CLIENT = {
   polling: { initialDelayMs: 10, multiplier: 1.5, maxDelayMs: 250 },
-  retry: { retries: 40, initialDelayMs: 10, maxDelayMs: 250 },
+  retry: { retries: 60, initialDelayMs: 10, maxDelayMs: 500 },
   waitTimeoutMs: 400,
   progressIntervalMs: 100,
   rpcTimeoutMs: 3_000,
@@ -263,6 +284,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     faults: o.faults === false ? {} : o.faults,
     cutEveryMs: o.cutEveryMs > 0 ? o.cutEveryMs : undefined,
     restartEveryMs: o.restartEveryMs > 0 ? o.restartEveryMs : undefined,
+    goawayEveryMs: o.goawayEveryMs > 0 && o.protocol === 'grpc' ? o.goawayEveryMs : undefined,
     downMs: [50, 250],
   });
   const grpcChannels: GrpcTransport[] = [];
@@ -296,6 +318,56 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     }, ms);
     timers.add(timer);
   };
+  const chaos = seededRandom(o.seed + 77);
+  /** Calls `fn` at random times, mean gap `meanMs`, until teardown clears the timers. */
+  let chaosOn = true;
+  const every = (meanMs: number, fn: () => void): void => {
+    if (!(meanMs > 0)) return;
+    later(-Math.log(1 - chaos()) * meanMs, () => {
+      if (!chaosOn) return;
+      fn();
+      every(meanMs, fn);
+    });
+  };
+  every(o.silentEveryMs, () => faulty.service.silence(o.silentMs));
+  const massAborts = { batches: 0, waits: 0, wrong: 0, slowestMs: 0 };
+  /** Bound on the time from an abort or close() to the last rejection (measured and reported; only a hang beyond it fails). */
+  const SETTLE_BOUND_MS = 10_000;
+  const massAbortRuns: Promise<void>[] = [];
+  every(o.massAbortEveryMs, () => {
+    // Many waits on one signal, aborted together: one listener on the signal, and the
+    // wire cancels paced, so neither the session nor any other operation suffers.
+    const transport = raw[massAborts.batches % raw.length];
+    massAborts.batches++;
+    const controller = new AbortController();
+    const reason = new Error('mass abort');
+    const waits = Array.from({ length: o.massAbortSize }, () => {
+      const op = new LongRunningOperation(fake.create(), { transport, ...CLIENT });
+      return op.promise({ signal: controller.signal }).then(
+        () => 'resolved',
+        (err: unknown) => (err === reason ? 'aborted' : describeError(err)),
+      );
+    });
+    massAborts.waits += waits.length;
+    let abortedAt = 0;
+    later(100, () => {
+      abortedAt = Date.now();
+      controller.abort(reason);
+    });
+    massAbortRuns.push(
+      Promise.race([Promise.all(waits), sleep(100 + SETTLE_BOUND_MS).then(() => 'late' as const)]).then((results) => {
+        if (abortedAt > 0) massAborts.slowestMs = Math.max(massAborts.slowestMs, Date.now() - abortedAt);
+        if (results === 'late') {
+          massAborts.wrong += waits.length;
+          note(counters, `mass abort: ${waits.length} waits not all rejected within ${SETTLE_BOUND_MS} ms of the abort`);
+        } else {
+          const bad = results.filter((r) => r !== 'aborted');
+          massAborts.wrong += bad.length;
+          if (bad.length > 0) note(counters, `mass abort: ${bad.length} waits settled otherwise: ${bad[0]}`);
+        }
+      }),
+    );
+  });
   const outcomes: Record<string, number> = {};
   let correct = 0;
   let wrong = 0;
@@ -492,6 +564,35 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     outcomes.notStarted = notStarted;
   }
 
+  chaosOn = false;
+  await Promise.all(massAbortRuns);
+
+  // close() mid-flight: waits pending on a transport of their own all reject, typed, within a second.
+  const closedMidFlight = { waits: 0, wrong: 0, slowestMs: 0 };
+  if (o.closeMidFlight > 0 && o.protocol === 'grpc') {
+    const own = grpcTransport({ address: faulty.address, registry });
+    const waits = Array.from({ length: o.closeMidFlight }, () =>
+      new LongRunningOperation(fake.create(), { transport: own, ...CLIENT }).promise().then(
+        () => 'resolved',
+        (err: unknown) => (err instanceof RpcError && err.code === Code.FAILED_PRECONDITION ? 'closed' : describeError(err)),
+      ),
+    );
+    closedMidFlight.waits = waits.length;
+    await sleep(300);
+    const closedAt = Date.now();
+    own.close();
+    const results = await Promise.race([Promise.all(waits), sleep(SETTLE_BOUND_MS).then(() => 'late' as const)]);
+    closedMidFlight.slowestMs = Date.now() - closedAt;
+    if (results === 'late') {
+      closedMidFlight.wrong = waits.length;
+      note(counters, `close(): ${waits.length} waits not all rejected within ${SETTLE_BOUND_MS} ms`);
+    } else {
+      const bad = results.filter((r) => r !== 'closed');
+      closedMidFlight.wrong = bad.length;
+      if (bad.length > 0) note(counters, `close(): ${bad.length} waits settled otherwise: ${bad[0]}`);
+    }
+  }
+
   // Teardown: everything closed, then see what is left.
   faulty.calm();
   const callsInFlightAtEnd = counters.inFlight;
@@ -527,6 +628,8 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     rpcsAfterSettle: counters.rpcsAfterSettle,
     callsInFlightAtEnd,
     outcomes,
+    massAborts,
+    closedMidFlight,
     waiters: waitersTotal,
     aborted: abortedTotal,
     rpcs: counters.rpcs,
@@ -535,6 +638,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       connectionsCut: faulty.proxy.stats.cut,
       connectionsRefusedWhileDown: faulty.proxy.stats.refused,
       serverRestarts: faulty.restarts,
+      goaways: faulty.goaways,
     },
     durationMs: Date.now() - started,
     config: {
@@ -547,6 +651,12 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       faults: o.faults,
       cutEveryMs: o.cutEveryMs,
       restartEveryMs: o.restartEveryMs,
+      goawayEveryMs: o.goawayEveryMs,
+      silentEveryMs: o.silentEveryMs,
+      silentMs: o.silentMs,
+      massAbortEveryMs: o.massAbortEveryMs,
+      massAbortSize: o.massAbortSize,
+      closeMidFlight: o.closeMidFlight,
       client: CLIENT,
       overtime,
     },
@@ -557,6 +667,8 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     report.resolvedCorrectly === o.operations &&
     wrong === 0 &&
     never === 0 &&
+    massAborts.wrong === 0 &&
+    closedMidFlight.wrong === 0 &&
     unhandled === 0 &&
     handlesLeaked === 0 &&
     report.rpcsAfterAbort === 0 &&
@@ -633,6 +745,8 @@ export function formatReport(report: SoakReport): string {
     check('calls in flight at the end', report.callsInFlightAtEnd, (n) => n === 0),
     `  outcomes: ${Object.entries(report.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  waiters: ${report.waiters}; operations aborted by the client: ${report.aborted}`,
+    `  mass aborts: ${report.massAborts.batches} batches, ${report.massAborts.waits} waits, ${report.massAborts.wrong} wrong, last rejection ${report.massAborts.slowestMs} ms after the abort`,
+    `  close() mid-flight: ${report.closedMidFlight.waits} waits, ${report.closedMidFlight.wrong} wrong, last rejection ${report.closedMidFlight.slowestMs} ms after close()`,
     `  RPCs: ${Object.entries(report.rpcs).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  faults: ${Object.entries(report.faults).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   ];
