@@ -183,6 +183,10 @@ export type WaitOutcome = 'done' | 'failed' | 'stopped';
 export class WaitSpan {
   /** The context its RPC spans are children of. */
   readonly context: TraceContext;
+  /** WaitOperation calls made in this run (the loop counts them here, so an untraced run keeps no counters). */
+  waits = 0;
+  /** Retries made in this run. */
+  retries = 0;
   constructor(
     api: OtelApi,
     private readonly span: OtelSpan,
@@ -196,8 +200,9 @@ export class WaitSpan {
     this.span.addEvent('sleep', { 'longrunning.delay_ms': delayMs });
   }
 
-  /** A retry of a failed call: the event `retry`. */
+  /** A retry of a failed call: counted, and the event `retry`. */
   retry(error: RpcError, info: { method: string; attempt: number; delayMs: number }): void {
+    this.retries++;
     this.span.addEvent('retry', {
       'rpc.method': info.method,
       'rpc.grpc.status_code': error.code,
@@ -206,12 +211,12 @@ export class WaitSpan {
     });
   }
 
-  /** Ends the span with the counts; a failure sets the status to ERROR. */
-  end(outcome: WaitOutcome, counts: { polls: number; waits: number; retries: number }, error?: unknown): void {
+  /** Ends the span with the counts (`polls`: GetOperation calls of the run); a failure sets the status to ERROR. */
+  end(outcome: WaitOutcome, polls: number, error?: unknown): void {
     this.span.setAttribute('longrunning.wait.outcome', outcome);
-    this.span.setAttribute('longrunning.polls', counts.polls);
-    this.span.setAttribute('longrunning.wait_calls', counts.waits);
-    this.span.setAttribute('longrunning.retries', counts.retries);
+    this.span.setAttribute('longrunning.polls', polls);
+    this.span.setAttribute('longrunning.wait_calls', this.waits);
+    this.span.setAttribute('longrunning.retries', this.retries);
     if (outcome === 'failed') {
       if (error instanceof RpcError) this.span.setAttribute('rpc.grpc.status_code', error.code);
       this.span.setStatus({ code: STATUS_ERROR, message: messageOf(error) });

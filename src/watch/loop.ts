@@ -112,9 +112,6 @@ export class Watch implements TimerHandler {
   /** Index into the backoff schedule. */
   private attempt = 0;
   private polls = 0;
-  /** WaitOperation calls and retries made (for the wait span). */
-  private waits = 0;
-  private retries = 0;
   /** Tracing on: the `longrunning.wait` span of this run. */
   private span?: WaitSpan;
   private readonly startedAt: number;
@@ -170,7 +167,7 @@ export class Watch implements TimerHandler {
     const span = this.span;
     if (!span) return;
     this.span = undefined;
-    span.end(outcome, { polls: this.polls, waits: this.waits, retries: this.retries }, error);
+    span.end(outcome, this.polls, error);
   }
 
   /** While sleeping, polls now and starts the schedule over (after cancel()). */
@@ -269,7 +266,7 @@ export class Watch implements TimerHandler {
     const deadlineMs = timeoutMs + config.waitGraceMs(timeoutMs);
     const started = config.clock.now();
     const name = target.name;
-    this.waits++;
+    if (this.span) this.span.waits++;
     this.issue(
       'WaitOperation',
       deadlineMs,
@@ -471,7 +468,6 @@ export class Watch implements TimerHandler {
 
   /** Before each retry: counts it, records it (span event, log line), tells the target. */
   private retried(error: RpcError, info: { method: string; attempt: number; delayMs: number }): void {
-    this.retries++;
     this.span?.retry(error, info);
     const log = debugLog();
     if (log) {
