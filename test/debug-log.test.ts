@@ -91,14 +91,23 @@ describe('lro --verbose', () => {
   });
   afterAll(() => fake.close());
 
-  test('logs the calls of wait to stderr; without it, no log line', async () => {
+  test('logs each call of wait and get to stderr, once; without it, no log line', async () => {
     const { name } = fake.create();
+    const waiting = run([CLI, 'wait', name, '--grpc', address, '--plaintext', '--quiet', '--verbose', '--no-wait-operation', '--poll-interval', '100ms'], undefined);
+    // Complete once the CLI has polled at least twice (the first read, then the loop's polls).
+    for (let i = 0; fake.calls.filter((c) => c.name === name).length < 2 && i < 4000; i++) await new Promise((r) => setTimeout(r, 5));
     fake.complete(name);
-    const verbose = await run([CLI, 'wait', name, '--grpc', address, '--plaintext', '--quiet', '--verbose'], undefined);
+    const verbose = await waiting;
     expect(verbose.code).toBe(0);
-    const lines = parse(verbose.stderr);
-    expect(lines.length).toBeGreaterThanOrEqual(1);
-    expect(lines.at(-1)!.other).toMatchObject({ event: 'rpc', operation: name, outcome: 'ok' });
+    const rpcs = parse(verbose.stderr).filter((l) => l.other.event === 'rpc');
+    // One line per call the server saw: nothing logged twice, nothing left out.
+    expect(rpcs.map((l) => [l.other.method, l.other.operation, l.other.outcome])).toEqual(
+      fake.calls.filter((c) => c.name === name).map((c) => [c.method, name, 'ok']),
+    );
+
+    const get = await run([CLI, 'get', name, '--grpc', address, '--plaintext', '--verbose'], undefined);
+    expect(get.code).toBe(0);
+    expect(parse(get.stderr).map((l) => [l.other.method, l.other.outcome])).toEqual([['GetOperation', 'ok']]);
 
     const quiet = await run([CLI, 'wait', name, '--grpc', address, '--plaintext', '--quiet'], undefined);
     expect(quiet.code).toBe(0);

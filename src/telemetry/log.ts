@@ -7,7 +7,10 @@
  * check of a cached value; google-logging-utils is only loaded when it does.
  * @module
  */
+import { RpcError } from '../errors.js';
+import { codeName, type OperationsTransport } from '../types.js';
 import { loadOptional } from './load.js';
+import { failureCode } from './tracing.js';
 
 /** The namespace (google-logging-utils "system") of this library's lines. */
 export const LOG_NAMESPACE = 'longrunning';
@@ -61,6 +64,55 @@ export function debugLog(): LogLine | undefined {
     logger({ severity, other, ...(ids ? { telemetryTraceId: ids.traceId, telemetrySpanId: ids.spanId } : {}) }, message);
   };
   return line;
+}
+
+/** The line of one RPC: method, operation name, outcome (`ok` or the code's name), duration. */
+export function logRpc(log: LogLine, method: string, name: string, ok: boolean, value: unknown, durationMs: number, ids?: { traceId: string; spanId: string }): void {
+  const code = ok ? undefined : failureCode(value);
+  const outcome = code === undefined ? 'ok' : codeName(code);
+  const detail = ok ? '' : `: ${value instanceof RpcError ? value.rawMessage : value instanceof Error ? value.message : String(value)}`;
+  const ms = Math.round(durationMs);
+  log(ok ? 'DEBUG' : 'WARNING', `${method} ${name} ${outcome} in ${ms} ms${detail}`, { event: 'rpc', method, operation: name, outcome, code, durationMs: ms }, ids);
+}
+
+/** Marks a transport whose calls {@link withCallLog} logs (the engine then leaves them out). */
+const LOGS_ITS_CALLS = Symbol('longrunning.logsItsCalls');
+
+/** True when the transport logs its own calls ({@link withCallLog}). */
+export function logsItsCalls(transport: OperationsTransport): boolean {
+  return (transport as unknown as Record<symbol, unknown>)[LOGS_ITS_CALLS] === true;
+}
+
+/**
+ * The transport with a log line for every call made on it directly, not only
+ * through a LongRunningOperation (the CLI's `get`, `cancel`, `delete`, `list`).
+ * Other properties (limits, the RPC system) are kept.
+ */
+export function withCallLog(transport: OperationsTransport): OperationsTransport {
+  const timed = async <T>(method: string, name: string, call: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      const value = await call();
+      const log = debugLog();
+      if (log) logRpc(log, method, name, true, value, Date.now() - started);
+      return value;
+    } catch (err) {
+      const log = debugLog();
+      if (log) logRpc(log, method, name, false, err, Date.now() - started);
+      throw err;
+    }
+  };
+  const logged: OperationsTransport = {
+    ...transport,
+    getOperation: (name, options) => timed('GetOperation', name, () => transport.getOperation(name, options)),
+    cancelOperation: (name, options) => timed('CancelOperation', name, () => transport.cancelOperation(name, options)),
+    deleteOperation: (name, options) => timed('DeleteOperation', name, () => transport.deleteOperation(name, options)),
+    listOperations: (request, options) => timed('ListOperations', request.name, () => transport.listOperations(request, options)),
+  };
+  const wait = transport.waitOperation;
+  if (wait) logged.waitOperation = (name, timeoutMs, options) => timed('WaitOperation', name, () => wait.call(transport, name, timeoutMs, options));
+  (logged as unknown as Record<symbol, unknown>)[LOGS_ITS_CALLS] = true;
+  return logged;
 }
 
 /**

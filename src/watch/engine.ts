@@ -9,9 +9,9 @@
  * @module
  */
 import { RpcError } from '../errors.js';
-import { debugLog } from '../telemetry/log.js';
-import { activeTraceContext, failureCode, rpcSystemOf, startRpcSpan, type RpcSpan, type TraceContext } from '../telemetry/tracing.js';
-import { Code, codeName, type OperationsTransport, type TransportLimits } from '../types.js';
+import { debugLog, logRpc, logsItsCalls } from '../telemetry/log.js';
+import { activeTraceContext, rpcSystemOf, startRpcSpan, type RpcSpan, type TraceContext } from '../telemetry/tracing.js';
+import { Code, type OperationsTransport, type TransportLimits } from '../types.js';
 import type { Clock } from './clock.js';
 import { onAbort } from './signals.js';
 import { timersOf, type TimerEntry, type TimerHandler, type TimerQueue } from './timers.js';
@@ -260,12 +260,8 @@ export class Engine {
     const span = observed.span;
     span?.end(ok, value, rpcSystemOf(this.transport));
     const log = debugLog();
-    if (!log) return;
-    const durationMs = Math.round(this.clock.now() - observed.sentAt!);
-    const code = ok ? undefined : failureCode(value);
-    const outcome = code === undefined ? 'ok' : codeName(code);
-    const detail = ok ? '' : `: ${value instanceof RpcError ? value.rawMessage : value instanceof Error ? value.message : String(value)}`;
-    log(ok ? 'DEBUG' : 'WARNING', `${method} ${name} ${outcome} in ${durationMs} ms${detail}`, { event: 'rpc', method, operation: name, outcome, code, durationMs }, span?.ids());
+    if (!log || logsItsCalls(this.transport)) return;
+    logRpc(log, method, name, ok, value, this.clock.now() - observed.sentAt!, span?.ids());
   }
 
   /** The deadline passed without an answer: the caller gets DEADLINE_EXCEEDED now, the slot is freed, the wire call cancelled. */
