@@ -18,7 +18,7 @@ const GROUPS = [
   [/^codec\//, 'Codec'],
   [/^transports\/rest\/(profiles|template)\.ts$/, 'REST profiles'],
   [/^(transports\/|gax-operation\.ts$)/, 'Transports'],
-  [/^(operation|client|resume|snapshots|types)\.ts$|^watch\//, 'Core'],
+  [/^(operation|client|pubsub|resume|snapshots|types)\.ts$|^watch\//, 'Core'],
 ];
 
 /** @param {import('typedoc').Application} app */

@@ -19,7 +19,8 @@
  */
 // The same names as index.ts, in the same groups; see there.
 export { LongRunningOperation, type OperationEvents, type RetryInfoEvent, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';
-export { OperationsClient, type OperationsClientOptions } from './client.js';
+export { OperationsClient, type NotificationSource, type NotificationSourceOptions, type OperationUpdate, type OperationsClientOptions } from './client.js';
+export { pubsubNotifications, type PubSubMessageLike, type PubSubNotificationOptions, type PubSubNotifications, type PubSubSubscriptionLike } from './pubsub.js';
 export type { ResumeToken, TokenAny } from './resume.js';
 export type { PollingOptions, RetryOptions } from './watch/policy.js';
 export type { Clock } from './watch/clock.js';

@@ -23,6 +23,7 @@ import { type Clock, systemClock } from './watch/clock.js';
 import { engineFor, type RpcMethod } from './watch/engine.js';
 import { activeTraceContext } from './telemetry/tracing.js';
 import { APPLY, METADATA, ON_END, ON_RETRY, WANTS_PROGRESS, Watch, type WatchConfig } from './watch/loop.js';
+import { progressPercent } from './watch/progress.js';
 import { onAbort } from './watch/signals.js';
 import { timersOf } from './watch/timers.js';
 import { checkDuration, pollingPolicy, retryPolicy, type PollingOptions, type RetryOptions } from './watch/policy.js';
@@ -154,6 +155,27 @@ const ORIGINAL = Symbol('longrunning.listener');
 type Guarded = ((...args: unknown[]) => void) & { [ORIGINAL]?: (...args: unknown[]) => void };
 
 /**
+ * Package-internal access to operations, for {@link OperationsClient}'s
+ * notifications; not exported from the entry points.
+ * @internal
+ */
+export interface OperationInternals {
+  /**
+   * Hands a resource to the operation as if a poll had returned it (validated,
+   * decoded, events, settling). `'settled'`: the operation had already ended and
+   * ignores it; `'stale'`: a not-done state reporting less progress than the
+   * one already seen (a reordered older message), ignored. Throws the typed
+   * error a poll answer would cause, without failing the operation.
+   */
+  deliver(op: LongRunningOperation<unknown, unknown>, raw: OperationResource): 'applied' | 'stale' | 'settled';
+  /** Replaces the options the watch loop runs with; a running loop restarts, its next poll after the new initial delay. */
+  reconfigure(op: LongRunningOperation<unknown, unknown>, options: OperationOptions<unknown, unknown>): void;
+}
+
+/** @internal Filled in by LongRunningOperation's static block. */
+export const operationInternals = {} as OperationInternals;
+
+/**
  * A Google-style long-running operation being watched. One watch loop per
  * object, shared by every `promise()`, `updates()` and listener; it runs while
  * someone waits and stops when the operation is done or nobody waits.
@@ -168,7 +190,7 @@ type Guarded = ((...args: unknown[]) => void) & { [ORIGINAL]?: (...args: unknown
 export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> extends EventEmitter<OperationEvents<TResponse, TMetadata>> {
   private currentName: string;
   private readonly decoders: Decoders<TResponse, TMetadata>;
-  private readonly config: WatchConfig;
+  private config: WatchConfig;
   private readonly objectSignal?: AbortSignal;
   private readonly onListenerError: (error: unknown, event: string) => void;
   private resource: OperationResource;
@@ -185,6 +207,11 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private waiters = 0;
   private streams?: Set<SnapshotStream<OperationSnapshot<TResponse, TMetadata>>>;
   private guards?: WeakMap<object, Guarded>;
+
+  static {
+    operationInternals.deliver = (op, raw) => op.deliverNotification(raw);
+    operationInternals.reconfigure = (op, options) => op.reconfigure(options);
+  }
 
   /**
    * Watches an operation given as the resource a call returned (first poll
@@ -636,6 +663,30 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     loop?.stop();
   }
 
+  /** See {@link OperationInternals.deliver}. */
+  private deliverNotification(raw: OperationResource): 'applied' | 'stale' | 'settled' {
+    if (this.outcome.state !== 'pending') return 'settled'; // a duplicate or older message never un-finishes
+    const resource = checkResource(raw, this.currentName);
+    if (!resource.done && resource.metadata && this.current.metadata !== undefined && !sameAny(resource.metadata, this.resource.metadata)) {
+      // Pub/Sub does not keep order: a not-done state whose progress is below
+      // the one already seen is an older message, and would move progress back.
+      const before = progressPercent(this.current.metadata);
+      const after = before === undefined ? undefined : progressPercent(this.decoders.metadata(resource.metadata));
+      if (before !== undefined && after !== undefined && after < before) return 'stale';
+    }
+    this.apply(resource);
+    return 'applied';
+  }
+
+  /** See {@link OperationInternals.reconfigure}. */
+  private reconfigure(options: OperationOptions<unknown, unknown>): void {
+    this.config = settingsFor(options as OperationOptions<TResponse, TMetadata>).config;
+    if (!this.loop) return;
+    this.stopLoop();
+    this.pollImmediately = false;
+    this.startLoop();
+  }
+
   /** Takes one server answer: validates, decodes, emits; returns whether the operation is done. */
   private apply(raw: unknown): boolean {
     if (this.outcome.state !== 'pending') return true;
@@ -674,6 +725,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   }
 
   private finish(snapshot: OperationSnapshot<TResponse, TMetadata>): void {
+    this.stopLoop(); // done, however the news came (a poll, a notification): nothing of the loop is left
     if (snapshot.error) {
       this.outcome = { state: 'rejected', error: snapshot.error };
       this.settle?.reject(snapshot.error);

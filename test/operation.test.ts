@@ -10,6 +10,7 @@ import {
   OperationCancelledError,
   OperationFailedError,
   OperationTimeoutError,
+  OperationsClient,
   RpcError,
   type OperationOptions,
   type OperationResource,
@@ -706,5 +707,21 @@ describe('the metadata type URL', () => {
     const server = new FakeOperationsServer();
     const op = new LongRunningOperation(server.create({ metadata: progress(1) }), options(server));
     expect(op.latest.metadata?.typeUrl).toBe(PROGRESS_URL);
+  });
+});
+
+describe('news from outside the loop', () => {
+  test('an operation done by a notification stops its loop at once: no timer or call left behind', async () => {
+    const server = new FakeOperationsServer({ waitOperation: false });
+    const client = new OperationsClient({ transport: server.transport, polling: { initialDelayMs: 60_000, multiplier: 1 } });
+    const created = server.create();
+    const op = client.wrap(created);
+    const p = op.promise(); // no signal, no timeout: the shared result itself
+    await flush();
+    expect(client.notify({ name: created.name, done: true })).toBe(true);
+    await expect(p).resolves.toBeUndefined();
+    await flush();
+    expect(server.calls.filter((c) => c.method === 'GetOperation')).toHaveLength(0);
+    // afterEach checks that no timer is left
   });
 });

@@ -265,7 +265,7 @@ beforeAll(async () => {
         `jest@${installedVersion('jest')}`,
         `@types/node@${installedVersion('@types/node')}`,
         // what the README's blocks and the examples import besides longrunning
-        ...['tsx', 'protobufjs', 'cli-progress', '@types/cli-progress', '@google-cloud/video-intelligence'].map((name) => `${name}@${installedVersion(name)}`),
+        ...['tsx', 'protobufjs', 'cli-progress', '@types/cli-progress', '@google-cloud/video-intelligence', '@google-cloud/pubsub'].map((name) => `${name}@${installedVersion(name)}`),
       ],
       consumer,
     ),

@@ -34,6 +34,7 @@ test('longrunning exports exactly the public API', () => {
       'grpcTransport',
       'memoryTransport',
       'progressPercent',
+      'pubsubNotifications',
       'restProfiles',
       'restTransport',
     ].sort(),

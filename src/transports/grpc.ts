@@ -10,6 +10,7 @@ import { RpcError, abortReason, type DecodedDetail } from '../errors.js';
 import { builtinType } from '../codec/protos.js';
 import { TypeRegistry } from '../codec/registry.js';
 import { decodeDetails, decodeStatusBytes } from '../codec/status.js';
+import { anyFromMessage, decodeOperation, operationFromMessage, statusFromMessage } from '../codec/operation-binary.js';
 import { CancelPacer, type CancelPacing } from './cancel-pacer.js';
 import { canonicalGrpcCode } from './grpc-codes.js';
 import { resolveProvider } from './provider.js';
@@ -130,8 +131,10 @@ export interface GrpcTransport extends OperationsTransport {
 }
 
 // ---------------------------------------------------------------------------
-// Message conversions
+// Message conversions (the decoding half lives in codec/operation-binary, shared with the browser entry)
 // ---------------------------------------------------------------------------
+
+export { anyFromMessage, decodeOperation, operationFromMessage, statusFromMessage };
 
 /** A protobufjs message instance or a plain object with the same (camelCase) fields. */
 type ProtoObject = Record<string, unknown>;
@@ -182,27 +185,6 @@ export function msToDuration(ms: number): { seconds: number; nanos: number } {
   return { seconds: Math.floor(total / 1000), nanos: (total % 1000) * 1e6 };
 }
 
-function toUint8Array(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) {
-    // A copy: protobufjs hands out views into the whole received frame, and a
-    // Buffer subclass compares unequal to a plain Uint8Array in tests.
-    return new Uint8Array(value);
-  }
-  return new Uint8Array();
-}
-
-/**
- * A decoded `google.protobuf.Any` message → {@link AnyMessage} with binary `value`.
- *
- * @example
- * ```ts
- * anyFromMessage({ typeUrl: 'type.googleapis.com/google.protobuf.Empty', value: new Uint8Array() });
- * ```
- */
-export function anyFromMessage(message: ProtoObject): AnyMessage {
-  return { typeUrl: typeof message.typeUrl === 'string' ? message.typeUrl : '', value: toUint8Array(message.value) };
-}
-
 /**
  * An {@link AnyMessage} → plain `google.protobuf.Any` fields for protobufjs.
  * Binary `value` is used as is; a JSON-form Any is encoded through `registry`
@@ -223,23 +205,6 @@ export function anyToMessage(any: AnyMessage, registry: TypeRegistry = TypeRegis
 }
 
 /**
- * A decoded `google.rpc.Status` message → {@link RpcStatus} with binary details.
- *
- * @example
- * ```ts
- * statusFromMessage({ code: 5, message: 'gone', details: [] }); // { code: 5, message: 'gone', details: [] }
- * ```
- */
-export function statusFromMessage(message: ProtoObject): RpcStatus {
-  const details = Array.isArray(message.details) ? (message.details as ProtoObject[]) : [];
-  return {
-    code: Number(message.code) || 0,
-    message: typeof message.message === 'string' ? message.message : '',
-    details: details.map(anyFromMessage),
-  };
-}
-
-/**
  * An {@link RpcStatus} → plain `google.rpc.Status` fields for protobufjs.
  *
  * @example
@@ -253,26 +218,6 @@ export function statusToMessage(status: RpcStatus, registry: TypeRegistry = Type
     message: status.message,
     details: (status.details ?? []).map((d) => anyToMessage(d, registry)),
   };
-}
-
-/**
- * A decoded `google.longrunning.Operation` message → {@link OperationResource}.
- * Absent fields stay absent; `name` and `done` are taken as given.
- *
- * @example
- * ```ts
- * const resource = operationFromMessage(builtinType('google.longrunning.Operation').decode(bytes));
- * ```
- */
-export function operationFromMessage(message: ProtoObject): OperationResource {
-  const resource: OperationResource = {
-    name: message.name as string,
-    done: message.done as boolean,
-  };
-  if (message.metadata != null) resource.metadata = anyFromMessage(message.metadata as ProtoObject);
-  if (message.error != null) resource.error = statusFromMessage(message.error as ProtoObject);
-  if (message.response != null) resource.response = anyFromMessage(message.response as ProtoObject);
-  return resource;
 }
 
 /**
@@ -303,18 +248,6 @@ export function operationToMessage(resource: OperationResource, registry: TypeRe
  */
 export function encodeOperation(resource: OperationResource, registry?: TypeRegistry): Uint8Array {
   return builtinType('google.longrunning.Operation').encode(operationToMessage(resource, registry)).finish();
-}
-
-/**
- * Decodes `google.longrunning.Operation` bytes into an {@link OperationResource}.
- *
- * @example
- * ```ts
- * const resource = decodeOperation(encodeOperation({ name: 'operations/1', done: true }));
- * ```
- */
-export function decodeOperation(bytes: Uint8Array): OperationResource {
-  return operationFromMessage(builtinType('google.longrunning.Operation').decode(bytes) as unknown as ProtoObject);
 }
 
 // ---------------------------------------------------------------------------

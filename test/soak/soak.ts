@@ -25,6 +25,8 @@ import {
   type OperationsTransport,
 } from '../../src/index.js';
 import { FakeOperationsServer, FaultyServer, seededRandom, type FaultRates } from '../../src/testing/index.js';
+import { systemClock } from '../../src/watch/clock.js';
+import { timersOf } from '../../src/watch/timers.js';
 import { progress, registry, result } from '../support/protos.js';
 
 /**
@@ -142,10 +144,10 @@ export const DEFAULT_SOAK: SoakOptions = {
   cutEveryMs: 1_500,
   restartEveryMs: 2_500,
   settleTimeoutMs: 60_000,
-  goawayEveryMs: 2_000,
-  silentEveryMs: 4_000,
-  silentMs: 500,
-  massAbortEveryMs: 3_000,
+  goawayEveryMs: 3_000,
+  silentEveryMs: 5_000,
+  silentMs: 300,
+  massAbortEveryMs: 10_000,
   massAbortSize: 1_500,
   closeMidFlight: 2_000,
 };
@@ -185,12 +187,21 @@ interface Counters {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** `promise`, or 'late' after `ms`, whichever comes first; the timer is cleared either way. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'late'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** Counts calls per method and checks none starts for an aborted or settled operation. */
 function recording(inner: OperationsTransport, states: Map<string, OpState>, counters: Counters): OperationsTransport {
   const track = <T>(method: string, name: string, call: () => Promise<T>): Promise<T> => {
     counters.rpcs[method] = (counters.rpcs[method] ?? 0) + 1;
     const state = states.get(name);
-    if (state?.aborted) {
+    // A CancelOperation is the user's own request (cancel() called before the abort); the
+    // engine may start it from its queue later. Only the watch loop's calls must stop.
+    if (state?.aborted && method !== 'CancelOperation') {
       counters.rpcsAfterAbort++;
       note(counters, `${method} ${name} started after its abort`);
     } else if (state?.settled && method !== 'CancelOperation') {
@@ -355,7 +366,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       controller.abort(reason);
     });
     massAbortRuns.push(
-      Promise.race([Promise.all(waits), sleep(100 + SETTLE_BOUND_MS).then(() => 'late' as const)]).then((results) => {
+      within(Promise.all(waits), 100 + SETTLE_BOUND_MS).then((results) => {
         if (abortedAt > 0) massAborts.slowestMs = Math.max(massAborts.slowestMs, Date.now() - abortedAt);
         if (results === 'late') {
           massAborts.wrong += waits.length;
@@ -510,7 +521,11 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       never++;
       outcomes.never = (outcomes.never ?? 0) + 1;
       note(counters, `${name} (${ending}, ${start}) never resolved: ${waiters.filter((w) => w.settled.kind === 'pending').length} waiter(s) pending`);
-      if (process.env.SOAK_DEBUG) { const l = (op as any).loop; console.error('DEBUG', name, l?.phase, l?.forceGet, l?.probing, l?.engine?.waitSupport, JSON.stringify(l?.engine?.load), !!l?.timer, l?.timer?.due - Date.now(), l?.call?.state, (op as any).waiters); }
+      if (process.env.SOAK_DEBUG) {
+        // The loop's state, for a hang hunt: SOAK_DEBUG=1 npm run soak
+        const loop = (op as unknown as { loop?: Record<string, unknown> & { engine?: { waitSupport: string; load: unknown } } }).loop;
+        console.error('never resolved:', name, JSON.stringify({ phase: loop?.phase, forceGet: loop?.forceGet, probing: loop?.probing, waitSupport: loop?.engine?.waitSupport, load: loop?.engine?.load, sleeping: loop?.timer !== undefined }));
+      }
       return;
     }
 
@@ -581,7 +596,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     await sleep(300);
     const closedAt = Date.now();
     own.close();
-    const results = await Promise.race([Promise.all(waits), sleep(SETTLE_BOUND_MS).then(() => 'late' as const)]);
+    const results = await within(Promise.all(waits), SETTLE_BOUND_MS);
     closedMidFlight.slowestMs = Date.now() - closedAt;
     if (results === 'late') {
       closedMidFlight.wrong = waits.length;
@@ -610,6 +625,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     // What is still open, for a leak hunt: SOAK_DEBUG=1 npm run soak
     const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles();
     for (const h of handles) console.error('open handle:', inspect(h, { depth: 0 }));
+    console.error('active resources:', process.getActiveResourcesInfo().join(', '), '; entries in the timer queue:', timersOf(systemClock).size);
   }
   process.off('unhandledRejection', onUnhandled);
   process.off('uncaughtException', onUnhandled);
