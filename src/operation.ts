@@ -657,10 +657,11 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     if (err !== undefined) this.fail(err);
   }
 
-  private stopLoop(): void {
+  /** Stops the loop; `outcome` and `error` say why, for its wait span (tracing on). */
+  private stopLoop(outcome?: 'done' | 'failed', error?: unknown): void {
     const loop = this.loop;
     this.loop = undefined;
-    loop?.stop();
+    loop?.stop(outcome, error);
   }
 
   /** See {@link OperationInternals.deliver}. */
@@ -725,7 +726,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   }
 
   private finish(snapshot: OperationSnapshot<TResponse, TMetadata>): void {
-    this.stopLoop(); // done, however the news came (a poll, a notification): nothing of the loop is left
+    this.stopLoop('done'); // done, however the news came (a poll, a notification): nothing of the loop is left
     if (snapshot.error) {
       this.outcome = { state: 'rejected', error: snapshot.error };
       this.settle?.reject(snapshot.error);
@@ -742,7 +743,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     if (this.outcome.state !== 'pending') return;
     this.outcome = { state: 'rejected', error: err };
     this.settle?.reject(err);
-    this.stopLoop();
+    this.stopLoop('failed', err);
     this.emit('error', err instanceof Error ? err : new LongRunningError(String(err), { cause: err }));
   }
 

@@ -154,12 +154,16 @@ export class Watch implements TimerHandler {
     this.step();
   }
 
-  /** Ends the loop now; `onEnd` is not called. */
-  stop(): void {
+  /**
+   * Ends the loop now; `onEnd` is not called. `outcome` (default `'stopped'`:
+   * no waiter left) and `error` say why, for the wait span: the operation may
+   * have ended through another path (a notification, `poll()`).
+   */
+  stop(outcome: 'done' | 'failed' | 'stopped' = 'stopped', error?: unknown): void {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
     this.cleanup();
-    this.endSpan('stopped');
+    this.endSpan(outcome, error);
   }
 
   /** Ends the wait span (tracing on). */
