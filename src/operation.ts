@@ -21,6 +21,7 @@ import { SnapshotStream } from './snapshots.js';
 import type { CallOptions, OperationResource, OperationsTransport } from './types.js';
 import { type Clock, systemClock } from './watch/clock.js';
 import { engineFor, type RpcMethod } from './watch/engine.js';
+import { activeTraceContext } from './telemetry/tracing.js';
 import { APPLY, METADATA, ON_END, ON_RETRY, WANTS_PROGRESS, Watch, type WatchConfig } from './watch/loop.js';
 import { progressPercent } from './watch/progress.js';
 import { onAbort } from './watch/signals.js';
@@ -630,7 +631,8 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     // The operation is the loop's target itself (symbol-keyed methods below): no closures per run.
     const loop = new Watch(this, this.config, pollImmediately);
     this.loop = loop;
-    loop.start();
+    // startLoop() runs in the caller's context (promise(), updates()): the wait span nests under the caller's span.
+    loop.start(activeTraceContext());
   }
 
   /** @internal The watch loop hands over a server answer. */
@@ -655,10 +657,11 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     if (err !== undefined) this.fail(err);
   }
 
-  private stopLoop(): void {
+  /** Stops the loop; `outcome` and `error` say why, for its wait span (tracing on). */
+  private stopLoop(outcome?: 'done' | 'failed', error?: unknown): void {
     const loop = this.loop;
     this.loop = undefined;
-    loop?.stop();
+    loop?.stop(outcome, error);
   }
 
   /** See {@link OperationInternals.deliver}. */
@@ -723,7 +726,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   }
 
   private finish(snapshot: OperationSnapshot<TResponse, TMetadata>): void {
-    this.stopLoop(); // done, however the news came (a poll, a notification): nothing of the loop is left
+    this.stopLoop('done'); // done, however the news came (a poll, a notification): nothing of the loop is left
     if (snapshot.error) {
       this.outcome = { state: 'rejected', error: snapshot.error };
       this.settle?.reject(snapshot.error);
@@ -740,7 +743,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     if (this.outcome.state !== 'pending') return;
     this.outcome = { state: 'rejected', error: err };
     this.settle?.reject(err);
-    this.stopLoop();
+    this.stopLoop('failed', err);
     this.emit('error', err instanceof Error ? err : new LongRunningError(String(err), { cause: err }));
   }
 

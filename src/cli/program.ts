@@ -20,6 +20,7 @@ import {
   type RestMethodKey,
   type TypeRegistry,
 } from '../index.js';
+import { enableDebugLog, withCallLog } from '../telemetry/log.js';
 import { REST_RPC_NAMES as RPC_NAMES, resolveRestRoute } from '../transports/rest/profiles.js';
 import { PROFILE_NAMES, UsageError, connect, loadRegistry, type Connection, type ConnectionOptions } from './connect.js';
 import { lineReporter, progressOf, progressText, silentReporter, terminalReporter, type OutputStream, type ProgressReporter } from './progress.js';
@@ -71,6 +72,7 @@ interface GlobalOptions extends ConnectionOptions {
   json?: boolean;
   quiet?: boolean;
   progress?: boolean;
+  verbose?: boolean;
 }
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -186,9 +188,13 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     .addOption(new Option('--timeout <duration>', 'give up after this long (30s, 5m, 1m30s, 1500ms; a plain number is seconds); default: wait waits as long as it takes, other commands 30s per call').argParser(parseDuration))
     .addOption(new Option('--json', 'machine-readable output (proto3 JSON) on stdout'))
     .addOption(new Option('-q, --quiet', 'no progress output'))
+    .addOption(new Option('-v, --verbose', 'debug log on stderr: each call, and each sleep and retry while waiting (as GOOGLE_SDK_NODE_LOGGING=longrunning)'))
     .addHelpText('after', EXAMPLES);
 
   const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions>();
+  program.hook('preAction', (_program, action) => {
+    if (globals(action).verbose) enableDebugLog();
+  });
   const interruption = new AbortController();
   const removeInterrupt = io.onInterrupt(() => {
     if (interruption.signal.aborted) return;
@@ -206,6 +212,7 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     const registry = await loadRegistry(opts.proto, opts.protoPath, (m) => err(`lro: warning: ${m}`));
     const connection = connect(opts);
     connections.push(connection);
+    if (opts.verbose) connection.transport = withCallLog(connection.transport); // calls made outside a wait are logged too
     target = connection;
     checkName(name, key === 'list' ? 'collection name' : 'operation name', connection.profile === undefined && key === 'list');
     if (connection.profile) {

@@ -38,6 +38,29 @@ export interface ServeHttpOptions {
    * other (404).
    */
   cors?: boolean;
+  /**
+   * Called with every request's method, URL and headers (as Node received
+   * them) before it is handled, e.g. to check what a client sends.
+   */
+  onRequest?: (request: ServedRequest) => void;
+}
+
+/**
+ * One request as {@link serveHttp} received it (see {@link ServeHttpOptions.onRequest}).
+ *
+ * @example
+ * ```ts
+ * const seen: ServedRequest[] = [];
+ * await serveHttp(backend, restProfiles.standard, { onRequest: (r) => void seen.push(r) });
+ * ```
+ */
+export interface ServedRequest {
+  /** The HTTP method, e.g. `'GET'`. */
+  method: string;
+  /** The request target (path and query). */
+  url: string;
+  /** Request headers, names in lower case. */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /**
@@ -159,6 +182,7 @@ export async function serveHttp(
   const cors = options.cors === true;
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    options.onRequest?.({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
     if (cors && applyCors(req, res)) return;
     const controller = new AbortController();
     res.on('close', () => {

@@ -12,7 +12,7 @@
  */
 export { FakeOperationsServer, type FakeCall, type FakeOperationsServerOptions, type InjectedError, type ListenHttpOptions, type OperationsMethod } from './fake-server.js';
 export { serveGrpc, type GrpcTestServer, type ServeGrpcOptions, type ServedCall } from './grpc-server.js';
-export { serveHttp, type HttpListener, type ServeHttpOptions } from './http-server.js';
+export { serveHttp, type HttpListener, type ServeHttpOptions, type ServedRequest } from './http-server.js';
 export {
   FaultProxy,
   FaultyOperationsService,

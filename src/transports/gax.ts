@@ -12,6 +12,7 @@ import { TypeRegistry } from '../codec/registry.js';
 import { base64Decode } from '../codec/wkt.js';
 import { anyFromJson, decodeDetails, decodeStatusBytes } from '../codec/status.js';
 import { RpcError, abortReason, type DecodedDetail } from '../errors.js';
+import { setRpcSystem } from '../telemetry/tracing.js';
 import { CancelPacer, type CancelPacing } from './cancel-pacer.js';
 import { canonicalGrpcCode, isConnectionLoss } from './grpc-codes.js';
 import {
@@ -645,6 +646,13 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
   }
 
   const stubPromise = client.operationsStub;
+  // rpc.system of the spans: a grpc-js stub speaks gRPC, the REST fallback's stub HTTP (unknown until the stub is there).
+  Promise.resolve(stubPromise).then(
+    (stub) => {
+      if (stub != null) setRpcSystem(transport, (isObject(stub) || typeof stub === 'function') && typeof (stub as Obj).makeUnaryRequest === 'function' ? 'grpc' : 'http');
+    },
+    () => undefined,
+  );
   if (options.waitOperation !== false && stubPromise != null) {
     transport.waitOperation = async (name, timeoutMs, callOptions) => {
       const signal = callOptions?.signal;

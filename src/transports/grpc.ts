@@ -14,6 +14,7 @@ import { anyFromMessage, decodeOperation, operationFromMessage, statusFromMessag
 import { CancelPacer, type CancelPacing } from './cancel-pacer.js';
 import { canonicalGrpcCode } from './grpc-codes.js';
 import { resolveProvider } from './provider.js';
+import { setRpcSystem, traceHeaders } from '../telemetry/tracing.js';
 import {
   Code,
   type AnyMessage,
@@ -398,6 +399,8 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (closed) return Promise.reject(closedError());
     const deadline = deadlineMs !== undefined && Number.isFinite(deadlineMs) ? Date.now() + Math.max(0, deadlineMs) : undefined;
+    // W3C traceparent (…) of the active context, when an OpenTelemetry propagator is registered.
+    const propagated = traceHeaders();
     return new Promise<ProtoObject>((resolve, reject) => {
       let settled = false;
       let call: grpc.ClientUnaryCall | undefined;
@@ -431,6 +434,7 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
           if (settled) return;
           clearTimeout(metadataTimer);
           if (options.waitForReady) metadata.setOptions({ ...metadata.getOptions(), waitForReady: true });
+          if (propagated) for (const key of Object.keys(propagated)) metadata.set(key, propagated[key]!);
           const callOptions: grpc.CallOptions = {};
           if (deadline !== undefined) callOptions.deadline = deadline;
           try {
@@ -462,7 +466,7 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
 
   const defs = operationsServiceDefinition;
 
-  return {
+  return setRpcSystem({
     async getOperation(name, callOptions) {
       const message = await unary(defs.GetOperation, { name }, callOptions?.timeoutMs ?? defaultTimeoutMs, callOptions?.signal);
       return operationFromMessage(message);
@@ -518,5 +522,5 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
       // The cancels just queued go out at the paced rate; the channel goes once they have.
       void pacer.whenIdle().then(() => client.close());
     },
-  };
+  }, 'grpc');
 }

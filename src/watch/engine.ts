@@ -9,6 +9,8 @@
  * @module
  */
 import { RpcError } from '../errors.js';
+import { debugLog, logRpc, logsItsCalls } from '../telemetry/log.js';
+import { activeTraceContext, rpcSystemOf, startRpcSpan, type RpcSpan, type TraceContext } from '../telemetry/tracing.js';
 import { Code, type OperationsTransport, type TransportLimits } from '../types.js';
 import type { Clock } from './clock.js';
 import { onAbort } from './signals.js';
@@ -34,6 +36,11 @@ export interface CallRequest {
   readonly run: (signal: AbortSignal, timeoutMs: number) => Promise<unknown>;
   /** The outcome: an answer, an RpcError (DEADLINE_EXCEEDED at the deadline), or whatever the transport threw. */
   readonly done: (ok: boolean, value: unknown) => void;
+  /**
+   * The OpenTelemetry context the call's CLIENT span is a child of (the wait
+   * span of the loop); without it, the context active at {@link Engine.call}.
+   */
+  readonly parent?: TraceContext;
 }
 
 /** A call queued or in flight; `abort()` settles nothing and frees the caller at once. */
@@ -45,12 +52,24 @@ export interface PendingCall {
 /** Why a call's own signal is aborted: finished, deadline, or given up by its caller. */
 const CALL_DROPPED = new DOMException('the caller stopped waiting for this call', 'AbortError');
 
+/** What tracing and the debug log keep of a call. */
+interface Observed {
+  /** The parent of the call's span (captured when the call was asked for). */
+  parent?: TraceContext;
+  /** The call's CLIENT span, from launch to its outcome. */
+  span?: RpcSpan;
+  /** When the call was sent (clock ms). */
+  sentAt?: number;
+}
+
 class Call implements PendingCall, TimerHandler {
   state: 'queued' | 'running' | 'settled' | 'dropped' = 'queued';
   controller?: AbortController;
   deadline?: TimerEntry;
   /** The transport was called (so there is something on the wire to cancel). */
   sent = false;
+  /** Set only while tracing or the debug log is on (one field, so a call costs nothing more otherwise). */
+  observed?: Observed;
   constructor(
     readonly engine: Engine,
     readonly request: CallRequest,
@@ -141,6 +160,8 @@ export class Engine {
    */
   call(request: CallRequest, long = false): PendingCall {
     const call = new Call(this, request, long);
+    const parent = request.parent ?? activeTraceContext();
+    if (parent !== undefined) call.observed = { parent };
     if (long) {
       this.runningWaits++;
       this.start(call);
@@ -201,9 +222,14 @@ export class Engine {
       return;
     }
     call.sent = true;
+    const { request } = call;
+    const parent = call.observed?.parent;
+    const span = parent === undefined ? undefined : startRpcSpan(request.method, request.name, rpcSystemOf(this.transport), parent);
+    if (span || debugLog()) call.observed = { span, sentAt: this.clock.now() };
     let promise: Promise<unknown>;
     try {
-      promise = call.request.run(controller.signal, timeoutMs);
+      // With a span, the transport runs in its context: the gRPC and REST transports propagate it.
+      promise = span ? span.run(() => request.run(controller.signal, timeoutMs)) : request.run(controller.signal, timeoutMs);
     } catch (err) {
       promise = Promise.reject(err);
     }
@@ -222,7 +248,20 @@ export class Engine {
     const wasLive = state === 'running';
     call.state = 'settled';
     this.release(call);
+    if (call.observed?.sentAt !== undefined) this.report(call, ok, value);
     if (wasLive) call.request.done(ok, value);
+  }
+
+  /** Ends the call's span and writes its log line (tracing or the log on). */
+  private report(call: Call, ok: boolean, value: unknown): void {
+    const { method, name } = call.request;
+    const observed = call.observed!;
+    call.observed = undefined;
+    const span = observed.span;
+    span?.end(ok, value, rpcSystemOf(this.transport));
+    const log = debugLog();
+    if (!log || logsItsCalls(this.transport)) return;
+    logRpc(log, method, name, ok, value, this.clock.now() - observed.sentAt!, span?.ids());
   }
 
   /** The deadline passed without an answer: the caller gets DEADLINE_EXCEEDED now, the slot is freed, the wire call cancelled. */
@@ -232,9 +271,11 @@ export class Engine {
     call.state = 'settled';
     this.cancelOnWire(call);
     this.release(call);
-    if (wasLive) {
-      call.request.done(false, new RpcError(Code.DEADLINE_EXCEEDED, `${call.request.method} ${call.request.name}: no answer within ${call.request.timeoutMs} ms`));
-    }
+    const reported = call.observed?.sentAt !== undefined;
+    if (!wasLive && !reported) return;
+    const error = new RpcError(Code.DEADLINE_EXCEEDED, `${call.request.method} ${call.request.name}: no answer within ${call.request.timeoutMs} ms`);
+    if (reported) this.report(call, false, error);
+    if (wasLive) call.request.done(false, error);
   }
 
   /** The caller gave up on a call (its operation's wait stopped). */

@@ -8,7 +8,9 @@
  * @module
  */
 import { PollingLimitError, RpcError, isRpcCode } from '../errors.js';
-import { Code, type OperationsTransport } from '../types.js';
+import { debugLog } from '../telemetry/log.js';
+import { startWaitSpan, type TraceContext, type WaitSpan } from '../telemetry/tracing.js';
+import { Code, codeName, type OperationsTransport } from '../types.js';
 import type { Clock } from './clock.js';
 import { engineFor, type Engine, type PendingCall, type RpcMethod } from './engine.js';
 import { backoffCap, type PollingPolicy, type RetryPolicy } from './policy.js';
@@ -122,6 +124,8 @@ export class Watch implements TimerHandler {
   /** Index into the backoff schedule. */
   private attempt = 0;
   private polls = 0;
+  /** Tracing on: the `longrunning.wait` span of this run. */
+  private span?: WaitSpan;
   private readonly startedAt: number;
   /** The next call is a GetOperation even in WaitOperation mode. */
   private forceGet: boolean;
@@ -150,19 +154,36 @@ export class Watch implements TimerHandler {
     else this.step();
   }
 
-  /** Starts the loop. */
-  start(): void {
+  /**
+   * Starts the loop. `traceParent` (tracing on) is the OpenTelemetry context
+   * the run's `longrunning.wait` span is a child of: where the wait was asked for.
+   */
+  start(traceParent?: TraceContext): void {
     // Progress at once: with a stale or unknown state, someone watching
     // progress sees it after one GetOperation, not after a WaitOperation's timeout.
     this.forceGet = this.pollImmediately && this.target[WANTS_PROGRESS]() && this.config.waitOperation === 'auto';
+    this.span = startWaitSpan(this.target.name, traceParent);
     this.step();
   }
 
-  /** Ends the loop now; `onEnd` is not called. */
-  stop(): void {
+  /**
+   * Ends the loop now; `onEnd` is not called. `outcome` (default `'stopped'`:
+   * no waiter left) and `error` say why, for the wait span: the operation may
+   * have ended through another path (a notification, `poll()`).
+   */
+  stop(outcome: 'done' | 'failed' | 'stopped' = 'stopped', error?: unknown): void {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
     this.cleanup();
+    this.endSpan(outcome, error);
+  }
+
+  /** Ends the wait span (tracing on). */
+  private endSpan(outcome: 'done' | 'failed' | 'stopped', error?: unknown): void {
+    const span = this.span;
+    if (!span) return;
+    this.span = undefined;
+    span.end(outcome, this.polls, error);
   }
 
   /** While sleeping, polls now and starts the schedule over (after cancel()). */
@@ -195,6 +216,7 @@ export class Watch implements TimerHandler {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
     this.cleanup();
+    this.endSpan(error === undefined ? 'done' : 'failed', error);
     this.target[ON_END](this, error);
   }
 
@@ -240,6 +262,12 @@ export class Watch implements TimerHandler {
   }
 
   private sleep(ms: number, thenPoll: boolean): void {
+    this.span?.sleep(ms);
+    const log = debugLog();
+    if (log) {
+      const next = thenPoll ? 'GetOperation' : 'the next call';
+      log('DEBUG', `${this.target.name}: sleep ${Math.round(ms)} ms before ${next}`, { event: 'sleep', operation: this.target.name, delayMs: Math.round(ms), next });
+    }
     this.phase = 'sleeping';
     this.pollOnTimer = thenPoll;
     this.timer = this.timers.schedule(ms, this);
@@ -254,6 +282,7 @@ export class Watch implements TimerHandler {
     const deadlineMs = timeoutMs + config.waitGraceMs(timeoutMs);
     const started = config.clock.now();
     const name = target.name;
+    if (this.span) this.span.waits++;
     this.issue({
       method: 'WaitOperation',
       timeoutMs: deadlineMs,
@@ -403,6 +432,7 @@ export class Watch implements TimerHandler {
         name,
         timeoutMs,
         run,
+        parent: this.span?.context,
         done: (ok, value) => {
           this.call = undefined;
           if (this.phase === 'ended') return;
@@ -427,16 +457,34 @@ export class Watch implements TimerHandler {
     this.retrying = controller;
     const { clock } = this.config;
     const name = this.target.name;
-    retryAfterFailure(error, () => this.engine.callPromise({ method, name, timeoutMs, run }, controller.signal, long), {
+    retryAfterFailure(error, () => this.engine.callPromise({ method, name, timeoutMs, run, parent: this.span?.context }, controller.signal, long), {
       retry,
       random: () => clock.random(),
       sleep: (ms, signal) => sleepOn(this.timers, ms, signal),
       signal: controller.signal,
-      onRetry: (err, attempt, delayMs) => this.target[ON_RETRY](err, { method, attempt, delayMs }),
+      onRetry: (err, attempt, delayMs) => this.retried(err, { method, attempt, delayMs }),
     }).then(
       (value) => this.afterRetry(controller, true, value, then),
       (err: unknown) => this.afterRetry(controller, false, err, then),
     );
+  }
+
+  /** Before each retry: counts it, records it (span event, log line), tells the target. */
+  private retried(error: RpcError, info: { method: string; attempt: number; delayMs: number }): void {
+    this.span?.retry(error, info);
+    const log = debugLog();
+    if (log) {
+      const name = this.target.name;
+      log('WARNING', `${info.method} ${name}: retry ${info.attempt} in ${Math.round(info.delayMs)} ms after ${codeName(error.code)}: ${error.rawMessage}`, {
+        event: 'retry',
+        method: info.method,
+        operation: name,
+        attempt: info.attempt,
+        delayMs: Math.round(info.delayMs),
+        code: error.code,
+      });
+    }
+    this.target[ON_RETRY](error, info);
   }
 
   private afterRetry(controller: AbortController, ok: boolean, value: unknown, then: (ok: boolean, value: unknown) => void): void {

@@ -12,6 +12,7 @@ import {
   type OperationResource,
   type OperationsTransport,
 } from '../../types.js';
+import { setRpcSystem, traceHeaders } from '../../telemetry/tracing.js';
 import { resolveProvider } from '../provider.js';
 import { durationToJson, listResponseFromJson, operationFromJson, parseJsonSafe, parseRetryAfter, rpcErrorFromHttp } from './json.js';
 import { defineRestProfile, resolveRestRoute, restProfiles, REST_RPC_NAMES, type HttpMethod, type RestMethodKey, type RestProfile } from './profiles.js';
@@ -317,6 +318,8 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
   }
 
   async function exchange(req: Request, rpc: string, signal: AbortSignal): Promise<unknown> {
+    // W3C traceparent (…) of the active context, when an OpenTelemetry propagator is registered.
+    const propagated = traceHeaders();
     const credentials = await raceAbort(userHeaders(), signal);
     let url = requestUrl(req);
     const origin = url.origin;
@@ -329,6 +332,7 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
       for (const k of crossOrigin ? CREDENTIAL_HEADERS : []) headers.delete(k);
       headers.set('accept', 'application/json');
       if (body !== undefined) headers.set('content-type', 'application/json');
+      if (propagated) for (const key of Object.keys(propagated)) headers.set(key, propagated[key]!);
       let response: Response;
       try {
         response = await fetchImpl(url, { method, headers, body, signal, redirect: 'manual' });
@@ -496,5 +500,5 @@ export function restTransport(options: RestTransportOptions): OperationsTranspor
       }
     };
   }
-  return transport;
+  return setRpcSystem(transport, 'http');
 }
