@@ -23,6 +23,7 @@ import { lib } from './library.js';
 import {
   WARMUP_NAME,
   largeProgress,
+  packNumbers,
   now,
   sleepUntil,
   smallProgress,
@@ -255,7 +256,7 @@ async function scaleJob(job: ScaleJob): Promise<ScaleResult> {
   const ms = (ns: number) => ns / 1e6;
   return {
     kind: 'scale',
-    settledAt,
+    settledAt: packNumbers(settledAt, `${job.run}-settled`),
     rejected,
     ...(firstError !== undefined ? { firstError } : {}),
     neverSettled,
@@ -475,7 +476,9 @@ async function main(): Promise<void> {
       job.kind === 'watch' ? await watchJob(job) : job.kind === 'scale' ? await scaleJob(job) : job.kind === 'abort' ? await abortJob(job) : await decodeJob(job);
     if (!reuse) {
       // Operations a job left behind (never settled, never answered) must not keep the process alive.
-      send({ type: 'result', result }, () => process.exit(0));
+      // The message is handed to the channel, not yet read by the parent: exit a little later (a large result
+      // read after the exit event would be lost to the parent's 'child exited before answering').
+      send({ type: 'result', result }, () => setTimeout(() => process.exit(0), 3000));
       return;
     }
     send({ type: 'result', result });

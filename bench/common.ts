@@ -5,7 +5,9 @@
  * orchestrator, the server process and the client processes exchange.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { TypeRegistry } from '../src/codec/registry.js';
 import type { AnyMessage } from '../src/types.js';
@@ -152,6 +154,29 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
+/**
+ * Large number arrays (50k+ entries) between processes go through a file: an IPC
+ * message of several hundred KB with `serialization: 'advanced'` was lost here
+ * (the child exited before the parent saw it). Small ones stay inline.
+ */
+export type NumberArray = number[] | { file: string; length: number };
+
+/** Packs `values` for a message: inline when small, else written to a temporary file. */
+export function packNumbers(values: number[], tag: string): NumberArray {
+  if (values.length <= 20_000) return values;
+  const file = path.join(os.tmpdir(), `longrunning-bench-${process.pid}-${tag}-${Date.now()}.f64`);
+  writeFileSync(file, Buffer.from(new Float64Array(values).buffer));
+  return { file, length: values.length };
+}
+
+/** Unpacks what {@link packNumbers} made (and removes its file). */
+export function unpackNumbers(packed: NumberArray): number[] {
+  if (Array.isArray(packed)) return packed;
+  const bytes = readFileSync(packed.file);
+  rmSync(packed.file, { force: true });
+  return Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, packed.length));
+}
+
 /** A name clients call once to open their channel before the clock starts; the server never counts it. */
 export const WARMUP_NAME = 'operations/warmup';
 
@@ -213,9 +238,9 @@ export type ServerReply =
       /** RPCs received for this run, by method. */
       calls: Record<string, number>;
       /** RPCs received per operation, by index. */
-      perOp: number[];
+      perOp: NumberArray;
       /** When each operation was completed (on {@link now}'s clock), by index; NaN if not yet. */
-      completedAt: number[];
+      completedAt: NumberArray;
       /** Server CPU time spent during the run, microseconds. */
       cpuMicros: number;
     };
@@ -271,7 +296,7 @@ export interface ScaleJob {
 /** Result of a scale job. */
 export interface ScaleResult {
   kind: 'scale';
-  settledAt: number[];
+  settledAt: NumberArray;
   /** Operations whose promise rejected. */
   rejected: number;
   firstError?: string;

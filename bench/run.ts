@@ -39,6 +39,7 @@ import {
   now,
   summarize,
   uniformDurations,
+  unpackNumbers,
   type AbortResult,
   type ClientReply,
   type DecodeResult,
@@ -192,9 +193,13 @@ function nextMessage<M, T>(child: ChildProcess, accept: (m: M) => T | undefined,
         resolve(value);
       }
     };
+    // A large message can still be in the channel when 'exit' fires: give it a moment before giving up.
+    let exitTimer: NodeJS.Timeout | undefined;
     const onExit = (code: number | null): void => {
-      cleanup();
-      reject(new Error(`${what}: child exited (${code}) before answering`));
+      exitTimer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${what}: child exited (${code}) before answering`));
+      }, 2000);
     };
     const timer = setTimeout(() => {
       cleanup();
@@ -202,6 +207,7 @@ function nextMessage<M, T>(child: ChildProcess, accept: (m: M) => T | undefined,
     }, timeoutMs);
     const cleanup = (): void => {
       clearTimeout(timer);
+      clearTimeout(exitTimer);
       child.off('message', onMessage);
       child.off('exit', onExit);
     };
@@ -309,9 +315,11 @@ async function watchRun(
       `${run} stats`,
       30_000,
     );
+    const completedAt = unpackNumbers(stats.completedAt);
+    const perOp = unpackNumbers(stats.perOp);
     const latencies: number[] = [];
     for (let i = 0; i < n; i++) {
-      const l = result.settledAt[i] - stats.completedAt[i];
+      const l = result.settledAt[i] - completedAt[i];
       if (Number.isFinite(l)) latencies.push(l);
     }
     const rpcs = Object.values(stats.calls).reduce((s, c) => s + c, 0);
@@ -327,7 +335,7 @@ async function watchRun(
       ...(result.firstError !== undefined ? { firstError: result.firstError } : {}),
       rpcs,
       calls: stats.calls,
-      perOpMax: Math.max(0, ...stats.perOp),
+      perOpMax: perOp.reduce((m, c) => Math.max(m, c), 0),
       clientCpuMicros: result.cpuMicros,
       serverCpuMicros: stats.cpuMicros,
       wallMs: result.wallMs,
@@ -433,19 +441,22 @@ async function scaleRun(server: Server, size: Sizes['scale'], opts: { variant: V
       `${run} stats`,
       60_000,
     );
+    const completedAt = unpackNumbers(stats.completedAt);
+    unpackNumbers(stats.perOp);
+    const settledAt = unpackNumbers(result.settledAt);
     const latencies: number[] = [];
     let firstCompleted = Infinity;
     let lastCompleted = -Infinity;
     let lastSettled = -Infinity;
     for (let i = 0; i < n; i++) {
-      const c = stats.completedAt[i];
+      const c = completedAt[i];
       if (Number.isFinite(c)) {
         firstCompleted = Math.min(firstCompleted, c);
         lastCompleted = Math.max(lastCompleted, c);
       }
-      const l = result.settledAt[i] - c;
+      const l = settledAt[i] - c;
       if (Number.isFinite(l)) latencies.push(l);
-      if (Number.isFinite(result.settledAt[i])) lastSettled = Math.max(lastSettled, result.settledAt[i]);
+      if (Number.isFinite(settledAt[i])) lastSettled = Math.max(lastSettled, settledAt[i]);
     }
     const rpcs = Object.values(stats.calls).reduce((sum, c) => sum + c, 0);
     ok = true;
@@ -847,6 +858,9 @@ async function main(): Promise<void> {
             log(`scale: ${n} operations, ${p.variant}, server ${p.waitOperation ? 'with' : 'without'} WaitOperation, round ${r + 1}/${size.rounds}`);
             try {
               scaleRuns.push(await scaleRun(server, size, { ...p, n, round: r + 1 }));
+              // Long runs: what is measured so far survives an interrupted bench.
+              mkdirSync(args.out, { recursive: true });
+              writeFileSync(path.join(args.out, 'scale-partial.json'), JSON.stringify({ environment: env, size, runs: scaleRuns }, null, 2) + '\n');
             } catch (err) {
               log(`scale: ${n} ${p.variant} ${p.waitOperation ? 'wait' : 'poll'} failed: ${err instanceof Error ? err.message : String(err)}`);
               scaleFailures.push(`${n.toLocaleString('en-US')} operations, ${LABELS[p.variant]}, server ${p.waitOperation ? 'with' : 'without'} WaitOperation: ${err instanceof Error ? err.message : String(err)}`);
@@ -1170,6 +1184,7 @@ async function main(): Promise<void> {
   mkdirSync(args.out, { recursive: true });
   const json = { environment: env, targets, ...results };
   writeFileSync(path.join(args.out, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
+  rmSync(path.join(args.out, 'scale-partial.json'), { force: true });
   const charted = writeChart(json as unknown as ResultsFile, args.out);
   log(`wrote ${path.join(args.out, 'latest.json')}${charted ? ` and ${path.join(args.out, 'latest.svg')}` : ''}`);
 }

@@ -12,7 +12,7 @@ import { RpcError } from '../src/errors.js';
 import { FakeOperationsServer } from '../src/testing/fake-server.js';
 import { serveGrpc } from '../src/testing/grpc-server.js';
 import { Code, type OperationsTransport } from '../src/types.js';
-import { WARMUP_NAME, now, progressAt, smallProgress, smallResponse, type ServerCommand, type ServerReply } from './common.js';
+import { WARMUP_NAME, now, packNumbers, progressAt, smallProgress, smallResponse, type ServerCommand, type ServerReply } from './common.js';
 
 interface Run {
   id: string;
@@ -143,7 +143,14 @@ async function main(): Promise<void> {
         return;
       }
       const cpu = process.cpuUsage(run.cpuStart);
-      send({ type: 'stats', run: run.id, calls: run.calls, perOp: run.perOp, completedAt: run.completedAt, cpuMicros: cpu.user + cpu.system });
+      send({
+        type: 'stats',
+        run: run.id,
+        calls: run.calls,
+        perOp: packNumbers(run.perOp, `${run.id}-perop`),
+        completedAt: packNumbers(run.completedAt, `${run.id}-completed`),
+        cpuMicros: cpu.user + cpu.system,
+      });
     } else if (command.type === 'complete') {
       if (current?.id === command.run) current.completeAll?.();
     } else if (command.type === 'exit') {
