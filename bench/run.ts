@@ -473,7 +473,8 @@ async function scaleRun(server: Server, size: Sizes['scale'], opts: { variant: V
       ...(result.heapLoaded !== undefined ? { heapBytesPerOp: (result.heapLoaded - result.heapBaseline) / n, rssLoadedBytes: result.rssLoaded } : {}),
       holdLoopDelay: result.holdLoopDelay,
       clientCpuMicrosPerOp: result.cpuMicros / n,
-      allResolvedMs: result.neverSettled > 0 ? NaN : lastSettled - firstCompleted,
+      // Not "all resolved" when some never settled or were rejected (a timeout is not a resolution).
+      allResolvedMs: result.neverSettled > 0 || result.rejected > 0 ? NaN : lastSettled - firstCompleted,
       completionSpreadMs: lastCompleted - firstCompleted,
       latencyMs: summarize(latencies),
       rpcsPerOp: rpcs / n,
