@@ -23,6 +23,7 @@ import { lib } from './library.js';
 import {
   WARMUP_NAME,
   largeProgress,
+  packNumbers,
   now,
   sleepUntil,
   smallProgress,
@@ -31,12 +32,16 @@ import {
   type DecodeJob,
   type DecodeResult,
   type DecodeTiming,
+  type AbortJob,
+  type AbortResult,
+  type ScaleJob,
+  type ScaleResult,
   type WatchJob,
   type WatchResult,
 } from './common.js';
 
-function send(reply: ClientReply): void {
-  process.send?.(reply);
+function send(reply: ClientReply, then?: () => void): void {
+  process.send?.(reply, undefined, undefined, then ? () => then() : undefined);
 }
 
 function gc(): void {
@@ -167,6 +172,186 @@ async function watchJob(job: WatchJob): Promise<WatchResult> {
 }
 
 // ---------------------------------------------------------------------------
+// scale
+// ---------------------------------------------------------------------------
+
+async function scaleJob(job: ScaleJob): Promise<ScaleResult> {
+  const client = makeClient(job.variant, job.port);
+  await client.warmUp(WARMUP_NAME);
+  const initialMetadata = smallProgress(0);
+  let warnings = 0;
+  process.on('warning', () => warnings++);
+  send({ type: 'ready' });
+  const go = await nextCommand();
+  if (go.type !== 'go') throw new Error(`expected go, got ${go.type}`);
+  const { t0 } = go;
+
+  await sleepUntil(t0 - 300);
+  gc();
+  const heapBaseline = process.memoryUsage().heapUsed;
+  await sleepUntil(t0);
+
+  const settledAt = new Array<number>(job.n).fill(NaN);
+  let rejected = 0;
+  let firstError: string | undefined;
+  let pending = job.n;
+  let allSettled!: () => void;
+  const finished = new Promise<void>((resolve) => (allSettled = resolve));
+  const cpuStart = process.cpuUsage();
+
+  // Created evenly over createMs, in 100 slices (a slice runs late if the previous one took long).
+  const slices = Math.min(100, job.n);
+  for (let k = 0; k < slices; k++) {
+    await sleepUntil(t0 + (k * job.createMs) / slices);
+    const to = Math.round(((k + 1) * job.n) / slices);
+    for (let i = Math.round((k * job.n) / slices); i < to; i++) {
+      const index = i;
+      client.watch(`operations/${job.run}-${index}`, initialMetadata).then(
+        () => {
+          settledAt[index] = now();
+          if (--pending === 0) allSettled();
+        },
+        (err: unknown) => {
+          settledAt[index] = now();
+          rejected++;
+          firstError ??= err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+          if (--pending === 0) allSettled();
+        },
+      );
+    }
+  }
+  const createdAt = now();
+  const createdMs = createdAt - t0;
+
+  // Holding: event-loop delay from creation done to `held` (then the server completes everything).
+  const hold = monitorEventLoopDelay({ resolution: 10 });
+  hold.enable();
+  let gcCpuMicros = 0;
+  let heapLoaded: number | undefined;
+  let rssLoaded: number | undefined;
+  let pendingAtHeap = 0;
+  await sleepUntil(createdAt + job.heapAfterMs);
+  {
+    hold.disable(); // the forced GC is the bench's, not the library's
+    const before = process.cpuUsage();
+    gc();
+    const spent = process.cpuUsage(before);
+    gcCpuMicros = spent.user + spent.system;
+    const usage = process.memoryUsage();
+    heapLoaded = usage.heapUsed;
+    rssLoaded = usage.rss;
+    pendingAtHeap = pending;
+    hold.enable();
+  }
+  await sleepUntil(createdAt + job.holdMs);
+  hold.disable();
+  send({ type: 'held' });
+
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  await Promise.race([finished, new Promise<void>((resolve) => (deadlineTimer = setTimeout(resolve, job.resolveDeadlineMs)))]);
+  clearTimeout(deadlineTimer);
+  const cpu = process.cpuUsage(cpuStart);
+  const neverSettled = pending;
+  client.close();
+  const ms = (ns: number) => ns / 1e6;
+  return {
+    kind: 'scale',
+    settledAt: packNumbers(settledAt, `${job.run}-settled`),
+    rejected,
+    ...(firstError !== undefined ? { firstError } : {}),
+    neverSettled,
+    createdMs,
+    pendingAtHeap,
+    heapBaseline,
+    ...(heapLoaded !== undefined ? { heapLoaded, rssLoaded } : {}),
+    holdLoopDelay: { p50: ms(hold.percentile(50)), p99: ms(hold.percentile(99)), max: ms(hold.max) },
+    cpuMicros: cpu.user + cpu.system - gcCpuMicros,
+    warnings,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// abort: start cost with one shared AbortSignal
+// ---------------------------------------------------------------------------
+
+/** A transport whose calls never answer until `close()` fails them all (a non-retried error ends every wait). */
+function silentTransport(): OperationsTransport & { close(): void } {
+  const hanging = new Set<(err: Error) => void>();
+  let closed = false;
+  const hang = (options?: { signal?: AbortSignal }) =>
+    new Promise<never>((_, reject) => {
+      if (closed) return reject(new Error('transport closed'));
+      const signal = options?.signal;
+      const fail = (err: Error) => {
+        hanging.delete(fail);
+        reject(err);
+      };
+      hanging.add(fail);
+      if (signal?.aborted) fail(signal.reason as Error);
+      else signal?.addEventListener('abort', () => fail(signal.reason as Error), { once: true });
+    });
+  return {
+    getOperation: (_name, options) => hang(options),
+    cancelOperation: async () => undefined,
+    deleteOperation: async () => undefined,
+    listOperations: async () => ({ operations: [], nextPageToken: '' }),
+    close() {
+      closed = true;
+      for (const fail of [...hanging]) fail(new Error('transport closed'));
+    },
+  };
+}
+
+async function abortJob(job: AbortJob): Promise<AbortResult> {
+  let warnings = 0;
+  let maxListenersWarnings = 0;
+  process.on('warning', (w) => {
+    warnings++;
+    if (w.name === 'MaxListenersExceededWarning') maxListenersWarnings++;
+  });
+  const registry = oursRegistry();
+  const metadata = smallProgress(0);
+  const transports: ReturnType<typeof silentTransport>[] = [];
+  const start = (n: number, signal: AbortSignal | undefined, prefix: string): Promise<unknown>[] => {
+    const transport = silentTransport();
+    transports.push(transport);
+    const out: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      const op = new lib.LongRunningOperation({ name: `operations/${prefix}-${i}`, done: false, metadata }, { transport, decode: registry });
+      out.push(op.promise(signal ? { signal } : undefined).catch(() => undefined));
+    }
+    return out;
+  };
+  // Warm-up (JIT), the same in both modes: on a transport and a signal of its own, then aborted.
+  const warm = new AbortController();
+  start(Math.min(2000, job.n), warm.signal, 'warm');
+  warm.abort();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  gc();
+  send({ type: 'ready' });
+  const go = await nextCommand();
+  if (go.type !== 'go') throw new Error(`expected go, got ${go.type}`);
+
+  const controller = new AbortController();
+  const t = performance.now();
+  const promises = start(job.n, job.withSignal ? controller.signal : undefined, 'bench');
+  const syncMs = performance.now() - t;
+  await new Promise((resolve) => setImmediate(resolve));
+  const startMs = performance.now() - t;
+  let abortedAfter = 0;
+  if (job.withSignal) {
+    let settled = 0;
+    for (const p of promises) void p.then(() => settled++);
+    controller.abort();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    abortedAfter = settled;
+  }
+  for (const transport of transports) transport.close(); // every wait ends (the process may run the next job)
+  return { kind: 'abort', n: job.n, withSignal: job.withSignal, syncMs, startMs, warnings, maxListenersWarnings, abortedAfter };
+}
+
+// ---------------------------------------------------------------------------
 // decode
 // ---------------------------------------------------------------------------
 
@@ -279,17 +464,36 @@ async function decodeJob(job: DecodeJob): Promise<DecodeResult> {
 
 // ---------------------------------------------------------------------------
 
+/** Smoke runs reuse one process for job after job (bench/run.ts); full runs give every job a fresh one. */
+const reuse = process.env.LONGRUNNING_BENCH_REUSE === '1';
+
 async function main(): Promise<void> {
-  const first = await nextCommand();
-  if (first.type !== 'job') throw new Error(`expected a job, got ${first.type}`);
-  const result = first.job.kind === 'watch' ? await watchJob(first.job) : await decodeJob(first.job);
-  send({ type: 'result', result });
+  for (;;) {
+    const first = await nextCommand();
+    if (first.type !== 'job') throw new Error(`expected a job, got ${first.type}`);
+    const job = first.job;
+    const result =
+      job.kind === 'watch' ? await watchJob(job) : job.kind === 'scale' ? await scaleJob(job) : job.kind === 'abort' ? await abortJob(job) : await decodeJob(job);
+    if (!reuse) {
+      // Operations a job left behind (never settled, never answered) must not keep the process alive.
+      // The message is handed to the channel, not yet read by the parent: exit a little later (a large result
+      // read after the exit event would be lost to the parent's 'child exited before answering').
+      send({ type: 'result', result }, () => setTimeout(() => process.exit(0), 3000));
+      return;
+    }
+    send({ type: 'result', result });
+  }
 }
 
 main().then(
-  () => process.disconnect?.(),
+  () => {
+    process.disconnect?.();
+    // Operations a job left behind (never settled, or never answered) must not keep the process alive.
+    setTimeout(() => process.exit(0), 1000).unref();
+  },
   (err: unknown) => {
     send({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     process.disconnect?.();
+    setTimeout(() => process.exit(1), 1000).unref();
   },
 );

@@ -17,7 +17,7 @@ import type { OperationOptions } from '../src/operation.js';
 import type { GrpcTransport } from '../src/transports/grpc.js';
 import type { AnyMessage, OperationResource } from '../src/types.js';
 import type { TypeRegistry } from '../src/codec/registry.js';
-import { GAX_BUDGET_OPTIONS, PROGRESS_TYPE, RESPONSE_TYPE, videoProtosJson, videoRoot, type Variant } from './common.js';
+import { NO_PROGRESS_OPTIONS, PROGRESS_TYPE, RESPONSE_TYPE, videoProtosJson, videoRoot, type Variant } from './common.js';
 import { lib } from './library.js';
 
 let registry: TypeRegistry | undefined;
@@ -56,14 +56,11 @@ export interface BenchClient {
   close(): void;
 }
 
-/** Ours: grpcTransport + LongRunningOperation (defaults, or polling tuned to gax's RPC budget). */
+/** Ours: grpcTransport + LongRunningOperation (defaults, or with progress-aware polling off). */
 export function oursClient(port: number, variant: Exclude<Variant, 'gax'>): BenchClient {
   const transport: GrpcTransport = lib.grpcTransport({ address: `127.0.0.1:${port}` });
   const options: OperationOptions = { transport, decode: oursRegistry() };
-  if (variant === 'ours-gax-budget') {
-    options.waitOperation = GAX_BUDGET_OPTIONS.waitOperation;
-    options.polling = { ...GAX_BUDGET_OPTIONS.polling };
-  }
+  if (variant === 'ours-no-progress') options.polling = { ...NO_PROGRESS_OPTIONS.polling };
   return {
     async warmUp(name) {
       await transport.getOperation(name);

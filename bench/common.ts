@@ -5,7 +5,9 @@
  * orchestrator, the server process and the client processes exchange.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { TypeRegistry } from '../src/codec/registry.js';
 import type { AnyMessage } from '../src/types.js';
@@ -152,6 +154,29 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
+/**
+ * Large number arrays (50k+ entries) between processes go through a file: an IPC
+ * message of several hundred KB with `serialization: 'advanced'` was lost here
+ * (the child exited before the parent saw it). Small ones stay inline.
+ */
+export type NumberArray = number[] | { file: string; length: number };
+
+/** Packs `values` for a message: inline when small, else written to a temporary file. */
+export function packNumbers(values: number[], tag: string): NumberArray {
+  if (values.length <= 20_000) return values;
+  const file = path.join(os.tmpdir(), `longrunning-bench-${process.pid}-${tag}-${Date.now()}.f64`);
+  writeFileSync(file, Buffer.from(new Float64Array(values).buffer));
+  return { file, length: values.length };
+}
+
+/** Unpacks what {@link packNumbers} made (and removes its file). */
+export function unpackNumbers(packed: NumberArray): number[] {
+  if (Array.isArray(packed)) return packed;
+  const bytes = readFileSync(packed.file);
+  rmSync(packed.file, { force: true });
+  return Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, packed.length));
+}
+
 /** A name clients call once to open their channel before the clock starts; the server never counts it. */
 export const WARMUP_NAME = 'operations/warmup';
 
@@ -162,24 +187,45 @@ export const WARMUP_NAME = 'operations/warmup';
 /** Which client, configured how. */
 export type Variant =
   | 'ours' // LongRunningOperation with its defaults
-  | 'ours-gax-budget' // ours, polling tuned to spend google-gax's RPC budget
+  | 'ours-no-progress' // ours with progress-aware polling off: `polling: { followProgress: false }`
   | 'gax'; // google-gax Operation with its defaults, built as generated clients build it
 
+/** Ours with progress-aware polling off (the schedule alone: 100 ms ×1.25 → 60 s, exact). */
+export const NO_PROGRESS_OPTIONS = { polling: { followProgress: false } } as const;
+
 /**
- * Ours configured to spend no more RPCs than google-gax's default schedule
- * (poll at once, then 100 ms ×1.3, no jitter) on a server without WaitOperation:
- * no WaitOperation probe, no poll at once (the start call just returned the
- * state), and the budget that saves spent on a slightly denser schedule.
+ * How the server moves an operation's reported progress (AnnotateVideoProgress
+ * `annotationProgress[0].progressPercent`, an int32) from 0 to 100 over its
+ * lifetime: `linear` (percent ∝ elapsed time), `steps` (10 % steps),
+ * `slowstart` (percent ∝ elapsed², slow first, fast at the end).
  */
-export const GAX_BUDGET_OPTIONS = {
-  waitOperation: 'never',
-  polling: { initialDelayMs: 100, multiplier: 1.25, maxDelayMs: 60_000, jitter: false },
-} as const;
+export type ProgressShape = 'linear' | 'steps' | 'slowstart';
+
+/** The percentage (integer 0–100) of `shape` at `fraction` (0..1) of an operation's lifetime. */
+export function progressAt(shape: ProgressShape, fraction: number): number {
+  const f = Math.min(1, Math.max(0, fraction));
+  if (shape === 'linear') return Math.floor(100 * f);
+  if (shape === 'steps') return Math.floor(10 * f) * 10;
+  return Math.floor(100 * f * f);
+}
 
 /** Orchestrator → server. */
 export type ServerCommand =
-  | { type: 'arm'; run: string; waitOperation: boolean; t0: number; durationsMs: number[] }
+  | {
+      type: 'arm';
+      run: string;
+      waitOperation: boolean;
+      t0: number;
+      durationsMs: number[];
+      /** Complete nothing on a timer: wait for a `complete` command (the scale scenario). */
+      manual?: boolean;
+      /** Report progress in the metadata, updated every `progressEveryMs` (default: none, 0 % until done). */
+      progress?: ProgressShape;
+      progressEveryMs?: number;
+    }
   | { type: 'stats'; run: string }
+  /** Complete every operation of the run now, in one loop. */
+  | { type: 'complete'; run: string }
   | { type: 'exit' };
 
 /** Server → orchestrator. */
@@ -192,9 +238,9 @@ export type ServerReply =
       /** RPCs received for this run, by method. */
       calls: Record<string, number>;
       /** RPCs received per operation, by index. */
-      perOp: number[];
+      perOp: NumberArray;
       /** When each operation was completed (on {@link now}'s clock), by index; NaN if not yet. */
-      completedAt: number[];
+      completedAt: NumberArray;
       /** Server CPU time spent during the run, microseconds. */
       cpuMicros: number;
     };
@@ -227,13 +273,87 @@ export interface DecodeJob {
   metadataBytes: number;
 }
 
-export type ClientJob = WatchJob | DecodeJob;
+/**
+ * A scale job: `n` operations on one transport (one channel), created evenly
+ * over `createMs` from t0; `heapAfterMs` after the last creation a forced GC
+ * and the heap (every operation pending), `holdMs` after it the client says
+ * `held` and the orchestrator has the server complete them all at one moment;
+ * event-loop delay over the hold (creation done → held).
+ */
+export interface ScaleJob {
+  kind: 'scale';
+  variant: Variant;
+  port: number;
+  run: string;
+  n: number;
+  createMs: number;
+  heapAfterMs: number;
+  holdMs: number;
+  /** Give up this long after `held`. */
+  resolveDeadlineMs: number;
+}
+
+/** Result of a scale job. */
+export interface ScaleResult {
+  kind: 'scale';
+  settledAt: NumberArray;
+  /** Operations whose promise rejected. */
+  rejected: number;
+  firstError?: string;
+  /** Operations still pending at the deadline. */
+  neverSettled: number;
+  /** When the last operation was created (and its promise() called), ms after t0. */
+  createdMs: number;
+  /** Operations pending when the heap was measured (n when every one was). */
+  pendingAtHeap: number;
+  /** Heap used after forced GC before any operation existed, and with every operation pending. */
+  heapBaseline: number;
+  heapLoaded?: number;
+  rssLoaded?: number;
+  /** Event-loop delay while holding (creation done → completion), forced GC excluded, ms. */
+  holdLoopDelay: { p50: number; p99: number; max: number };
+  /** Client CPU (user + system), t0 → last settlement, the forced GC left out, microseconds. */
+  cpuMicros: number;
+  /** Process 'warning' events during the run (MaxListenersExceededWarning and others). */
+  warnings: number;
+  maxRssBytes: number;
+}
+
+/**
+ * Start cost with one shared AbortSignal: `n` operations created and
+ * `promise()` called (with `{ signal }` when `withSignal`) on a transport whose
+ * calls never answer (the measurement ends before the first poll is due).
+ */
+export interface AbortJob {
+  kind: 'abort';
+  n: number;
+  withSignal: boolean;
+}
+
+/** Result of an abort job. */
+export interface AbortResult {
+  kind: 'abort';
+  n: number;
+  withSignal: boolean;
+  /** Creating the operations and calling promise() on all, synchronously. */
+  syncMs: number;
+  /** The same plus the microtasks and immediates it queued (one setImmediate turn). */
+  startMs: number;
+  /** Process 'warning' events (any). */
+  warnings: number;
+  /** Of those, MaxListenersExceededWarning. */
+  maxListenersWarnings: number;
+  /** Operations that settled after the signal was aborted at the end (all: the signal reached every one). */
+  abortedAfter: number;
+}
+
+export type ClientJob = WatchJob | DecodeJob | ScaleJob | AbortJob;
 
 /** Orchestrator → client. */
 export type ClientCommand =
   | { type: 'job'; job: ClientJob }
   /** Start: at `t0` create and watch every operation; at `heapAt` force a GC and measure the heap. */
-  | { type: 'go'; t0: number; heapAt?: number };
+  | { type: 'go'; t0: number; heapAt?: number; completeAt?: number };
 
 /** Result of a watch job. */
 export interface WatchResult {
@@ -280,4 +400,9 @@ export interface DecodeResult {
 }
 
 /** Client → orchestrator. */
-export type ClientReply = { type: 'ready' } | { type: 'result'; result: WatchResult | DecodeResult } | { type: 'failed'; error: string };
+export type ClientReply =
+  | { type: 'ready' }
+  /** Scale job: every operation created and held; the server may complete them. */
+  | { type: 'held' }
+  | { type: 'result'; result: WatchResult | DecodeResult | ScaleResult | AbortResult }
+  | { type: 'failed'; error: string };

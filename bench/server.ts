@@ -12,7 +12,7 @@ import { RpcError } from '../src/errors.js';
 import { FakeOperationsServer } from '../src/testing/fake-server.js';
 import { serveGrpc } from '../src/testing/grpc-server.js';
 import { Code, type OperationsTransport } from '../src/types.js';
-import { WARMUP_NAME, now, smallProgress, smallResponse, type ServerCommand, type ServerReply } from './common.js';
+import { WARMUP_NAME, now, packNumbers, progressAt, smallProgress, smallResponse, type ServerCommand, type ServerReply } from './common.js';
 
 interface Run {
   id: string;
@@ -23,6 +23,8 @@ interface Run {
   completedAt: number[];
   cpuStart: NodeJS.CpuUsage;
   timer?: NodeJS.Timeout;
+  progressTimer?: NodeJS.Timeout;
+  completeAll?: () => void;
 }
 
 let current: Run | undefined;
@@ -48,8 +50,13 @@ const backend: OperationsTransport = {
   listOperations: (request, options) => fake().service.listOperations(request, options),
 };
 
+function stop(run: Run | undefined): void {
+  if (run?.timer) clearTimeout(run.timer);
+  if (run?.progressTimer) clearInterval(run.progressTimer);
+}
+
 function arm(command: Extract<ServerCommand, { type: 'arm' }>): void {
-  if (current?.timer) clearTimeout(current.timer);
+  stop(current);
   const f = new FakeOperationsServer({ waitOperation: command.waitOperation });
   const prefix = `operations/${command.run}-`;
   const metadata = smallProgress(0);
@@ -70,6 +77,14 @@ function arm(command: Extract<ServerCommand, { type: 'arm' }>): void {
   // Completions in time order, one timer at a time: each is stamped when it actually happens.
   const order = command.durationsMs.map((d, i) => ({ i, at: command.t0 + d })).sort((a, b) => a.at - b.at);
   let next = 0;
+  run.completeAll = () => {
+    if (current !== run) return;
+    for (let i = 0; i < n; i++) {
+      if (Number.isFinite(run.completedAt[i])) continue;
+      f.complete(`${prefix}${i}`, response, { metadata: finalMetadata });
+      run.completedAt[i] = now();
+    }
+  };
   const tick = (): void => {
     if (current !== run) return;
     const t = now();
@@ -80,7 +95,32 @@ function arm(command: Extract<ServerCommand, { type: 'arm' }>): void {
     }
     if (next < order.length) run.timer = setTimeout(tick, Math.max(0, order[next].at - now()));
   };
-  run.timer = setTimeout(tick, Math.max(0, order[0].at - now()));
+  if (!command.manual && n > 0) run.timer = setTimeout(tick, Math.max(0, order[0].at - now()));
+  if (command.progress) {
+    // Progress in the metadata: every `progressEveryMs` from t0, each pending operation's percentage
+    // by the shape; the Any is re-encoded (and the fake updated) only when the percentage changes.
+    const shape = command.progress;
+    const encoded = new Map<number, ReturnType<typeof smallProgress>>();
+    const reported = new Array<number>(n).fill(0);
+    const every = command.progressEveryMs ?? 50;
+    const report = (): void => {
+      if (current !== run) return;
+      const t = now();
+      for (let i = 0; i < n; i++) {
+        if (Number.isFinite(run.completedAt[i])) continue;
+        const percent = progressAt(shape, (t - command.t0) / command.durationsMs[i]);
+        if (percent === reported[i] || percent >= 100) continue;
+        reported[i] = percent;
+        let any = encoded.get(percent);
+        if (!any) encoded.set(percent, (any = smallProgress(percent)));
+        f.update(`${prefix}${i}`, { metadata: any });
+      }
+    };
+    setTimeout(() => {
+      report();
+      run.progressTimer = setInterval(report, every);
+    }, Math.max(0, command.t0 - now()));
+  }
   send({ type: 'armed', run: run.id });
 }
 
@@ -103,9 +143,18 @@ async function main(): Promise<void> {
         return;
       }
       const cpu = process.cpuUsage(run.cpuStart);
-      send({ type: 'stats', run: run.id, calls: run.calls, perOp: run.perOp, completedAt: run.completedAt, cpuMicros: cpu.user + cpu.system });
+      send({
+        type: 'stats',
+        run: run.id,
+        calls: run.calls,
+        perOp: packNumbers(run.perOp, `${run.id}-perop`),
+        completedAt: packNumbers(run.completedAt, `${run.id}-completed`),
+        cpuMicros: cpu.user + cpu.system,
+      });
+    } else if (command.type === 'complete') {
+      if (current?.id === command.run) current.completeAll?.();
     } else if (command.type === 'exit') {
-      if (current?.timer) clearTimeout(current.timer);
+      stop(current);
       void server.close().then(() => process.exit(0));
     }
   });

@@ -61,10 +61,10 @@ describe('bench (smoke mode)', () => {
   });
 
   it('prints a markdown table for every scenario and the targets', () => {
-    for (const heading of ['### 1.', '### 2.', '### 3.', '### 4.', '### Targets']) expect(output.stdout).toContain(heading);
+    for (const heading of ['### 1.', '### 2.', '### 3.', '### 4.', '### Scale:', '### Progress:', '### Targets']) expect(output.stdout).toContain(heading);
     const tableRows = output.stdout.split('\n').filter((line) => line.startsWith('|'));
     expect(tableRows.length).toBeGreaterThan(20);
-    for (const client of ['longrunning (defaults)', 'google-gax Operation (defaults)', "longrunning at gax's RPC budget"]) {
+    for (const client of ['longrunning (defaults)', 'google-gax Operation (defaults)', 'longrunning, `polling: { followProgress: false }`']) {
       expect(output.stdout).toContain(`| ${client} |`);
     }
   });
@@ -72,7 +72,7 @@ describe('bench (smoke mode)', () => {
   it('measured every operation of scenarios 1 and 2 for every client, without errors', () => {
     for (const key of ['scenario1', 'scenario2']) {
       const scenario = results[key];
-      expect(scenario.aggregates.length).toBe(key === 'scenario1' ? 2 : 3);
+      expect(scenario.aggregates.length).toBe(2);
       for (const a of scenario.aggregates) {
         expect(a.errors).toBe(0);
         expect(a.latencyMs.n).toBe(a.operations);
@@ -95,6 +95,43 @@ describe('bench (smoke mode)', () => {
     }
   });
 
+  it('ran the scale scenario for ours (with and without WaitOperation) and gax, every operation settled', () => {
+    const runs = results.scale.runs;
+    // ours with and without WaitOperation on the server; gax (which never calls it) once
+    expect(runs.map((r: any) => `${r.variant} ${r.serverWaitOperation}`).sort()).toEqual(['gax false', 'ours false', 'ours true']);
+    expect(results.scale.failures).toEqual([]);
+    for (const r of runs) {
+      expect(r.rejected).toBe(0);
+      expect(r.neverSettled).toBe(0);
+      expect(r.latencyMs.n).toBe(r.n);
+      expect(isNumber(r.allResolvedMs)).toBe(true);
+      expect(r.clientCpuMicrosPerOp).toBeGreaterThan(0);
+      expect(isNumber(r.holdLoopDelay.p99)).toBe(true);
+    }
+  });
+
+  it('started operations sharing one AbortSignal without MaxListenersExceededWarning, and the abort reached them all', () => {
+    const abortRuns = results.scale.abortRuns;
+    expect(abortRuns.map((r: any) => r.withSignal).sort()).toEqual([false, true]);
+    for (const r of abortRuns) {
+      expect(r.maxListenersWarnings).toBe(0);
+      expect(isNumber(r.startMs)).toBe(true);
+      if (r.withSignal) expect(r.abortedAfter).toBe(r.n);
+    }
+  });
+
+  it('measured the three progress shapes for ours, ours without followProgress, and gax', () => {
+    for (const shape of ['linear', 'steps', 'slowstart']) {
+      const aggs = results.progress.shapes[shape].aggregates;
+      expect(aggs.map((a: any) => a.variant)).toEqual(['ours', 'ours-no-progress', 'gax']);
+      for (const a of aggs) {
+        expect(a.errors).toBe(0);
+        expect(a.latencyMs.n).toBe(a.operations);
+        expect(a.rpcsPerOp).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
+
   it('decoded the same 10 KB metadata on every path in scenario 4', () => {
     const summary = results.scenario4.summary;
     expect(summary.map((d: { variant: string }) => d.variant)).toEqual(['ours', 'gax', 'gax-plain']);
@@ -108,13 +145,13 @@ describe('bench (smoke mode)', () => {
   });
 
   it('lists every target with a yes/no verdict, and draws the latency chart', () => {
-    expect(results.targets.length).toBeGreaterThanOrEqual(10);
+    expect(results.targets.length).toBeGreaterThanOrEqual(20);
     for (const t of results.targets) expect(typeof t.met).toBe('boolean');
     const svgPath = path.join(outDir, 'latest.svg');
     expect(existsSync(svgPath)).toBe(true);
     const svg = readFileSync(svgPath, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
-    expect((svg.match(/<polyline/g) ?? []).length).toBe(5); // 2 clients in panel 1, 3 in panel 2
+    expect((svg.match(/<polyline/g) ?? []).length).toBe(4); // 2 clients in each of panels 1 and 2
   });
 });
