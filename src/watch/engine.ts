@@ -94,7 +94,7 @@ export class Engine {
   /** Whether the transport has WaitOperation, as far as anyone has seen. */
   waitSupport: WaitSupport;
   /** Calls waiting for the probe's answer to decide between waiting and polling. */
-  private readonly parked = new Set<() => void>();
+  private readonly parked = new Set<(verdict: WaitSupport) => void>();
   private readonly queue = new Set<Call>();
   private running = 0;
   private runningWaits = 0;
@@ -131,7 +131,7 @@ export class Engine {
     if (verdict === 'no') lacksWait.set(this.transport, true);
     const parked = [...this.parked];
     this.parked.clear();
-    for (const resume of parked) resume();
+    for (const resume of parked) resume(verdict);
   }
 
   /** Remembers that WaitOperation is unimplemented (learnt outside a probe). */
@@ -141,8 +141,8 @@ export class Engine {
     lacksWait.set(this.transport, true);
   }
 
-  /** Calls `resume` when the probe in flight answers; returns the unpark function. */
-  park(resume: () => void): () => void {
+  /** Calls `resume` with the verdict when the probe in flight answers; returns the unpark function. */
+  park(resume: (verdict: WaitSupport) => void): () => void {
     this.parked.add(resume);
     return () => this.parked.delete(resume);
   }

@@ -132,6 +132,8 @@ export class Watch implements TimerHandler {
   private delayNextPoll: boolean;
   private probing = false;
   private estimate?: ProgressEstimate;
+  private fromEstimate = false;
+  private estimateMisses = 0;
   private estimatedFrom?: unknown;
 
   constructor(
@@ -251,12 +253,12 @@ export class Watch implements TimerHandler {
 
   private park(): void {
     this.phase = 'parked';
-    this.unpark = this.engine.park(() => {
+    this.unpark = this.engine.park((verdict) => {
       this.unpark = undefined;
       if (this.phase !== 'parked') return;
       this.phase = 'idle';
       // The probe got no answer: this operation polls once (which has a retry budget) instead of probing again.
-      if (this.engine.waitSupport === 'unknown') this.forceGet = true;
+      if (verdict === 'unknown') this.forceGet = true;
       this.step();
     });
   }
@@ -357,9 +359,16 @@ export class Watch implements TimerHandler {
   private nextPollDelay(): number {
     const { polling, clock } = this.config;
     let delay = this.backoffDelay();
+    // The last poll came at an estimate and the operation was not done: the
+    // estimate was early, so each miss doubles the margin (no cluster of polls near the end).
+    if (this.fromEstimate) this.estimateMisses++;
+    this.fromEstimate = false;
     if (polling.followProgress && this.estimate) {
-      const estimated = this.estimate.delayUntilDone(clock.now());
-      if (estimated !== undefined && estimated < delay) delay = estimated;
+      const estimated = this.estimate.delayUntilDone(clock.now(), this.estimateMisses);
+      if (estimated !== undefined && estimated < delay) {
+        delay = Math.max(estimated, Math.min(delay, polling.initialDelayMs));
+        this.fromEstimate = true;
+      }
     }
     if (polling.nextDelay) {
       const chosen = polling.nextDelay(

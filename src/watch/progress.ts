@@ -97,7 +97,7 @@ export function progressPercent(root: unknown): number | undefined {
 
 /** A poll is scheduled this much after the estimated completion (share of the time left), at least {@link MIN_MARGIN_MS}. */
 const MARGIN_SHARE = 0.05;
-const MIN_MARGIN_MS = 20;
+const MIN_MARGIN_MS = 50;
 /** Never poll sooner than this after the previous poll on an estimate alone. */
 const MIN_ESTIMATE_DELAY_MS = 50;
 
@@ -136,9 +136,10 @@ export class ProgressEstimate {
   /**
    * Milliseconds from `now` until just after the estimated completion, or
    * undefined when there is no estimate (fewer than two distinct readings, or
-   * the estimate is already past: progress stalled).
+   * the estimate is already past: progress stalled). `misses`: polls made at
+   * an estimate that found the operation not done yet; each doubles the margin.
    */
-  delayUntilDone(now: number): number | undefined {
+  delayUntilDone(now: number, misses = 0): number | undefined {
     const moved = this.lastPercent - this.firstPercent;
     const span = this.lastAt - this.firstAt;
     if (!(moved > 0) || !(span > 0)) return undefined;
@@ -147,6 +148,6 @@ export class ProgressEstimate {
     const doneAt = this.lastAt + left;
     const until = doneAt - now;
     if (until < 0) return undefined; // overdue: the rate was wrong, the backoff decides
-    return Math.max(MIN_ESTIMATE_DELAY_MS, until + Math.max(MIN_MARGIN_MS, left * MARGIN_SHARE));
+    return Math.max(MIN_ESTIMATE_DELAY_MS, until + Math.max(MIN_MARGIN_MS, left * MARGIN_SHARE) * 2 ** Math.min(misses, 10));
   }
 }

@@ -332,12 +332,13 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
   const chaos = seededRandom(o.seed + 77);
   /** Calls `fn` at random times, mean gap `meanMs`, until teardown clears the timers. */
   let chaosOn = true;
-  const every = (meanMs: number, fn: () => void): void => {
+  /** The first time at half the mean (so even a short run sees it), then at random gaps. */
+  const every = (meanMs: number, fn: () => void, first = true): void => {
     if (!(meanMs > 0)) return;
-    later(-Math.log(1 - chaos()) * meanMs, () => {
+    later(first ? meanMs / 2 : -Math.log(1 - chaos()) * meanMs, () => {
       if (!chaosOn) return;
       fn();
-      every(meanMs, fn);
+      every(meanMs, fn, false);
     });
   };
   every(o.silentEveryMs, () => faulty.service.silence(o.silentMs));
