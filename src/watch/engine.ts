@@ -87,8 +87,9 @@ class Call implements PendingCall, TimerHandler {
 }
 
 /**
- * The shared state of one transport (and clock): the probe, the call gate and
- * the cancel pacer. Internal; reached through {@link engineFor}.
+ * The shared state of one transport (and clock): the WaitOperation probe and
+ * the call gate (the transports pace what aborts put on the wire). Internal;
+ * reached through {@link engineFor}.
  */
 export class Engine {
   /** Whether the transport has WaitOperation, as far as anyone has seen. */
