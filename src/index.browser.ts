@@ -17,58 +17,6 @@
  * ```
  * @module longrunning
  */
-// The same names as index.ts, in the same groups; see there.
-export { LongRunningOperation, type OperationEvents, type RetryInfoEvent, type OperationOptions, type OperationSnapshot, type WaitOptions } from './operation.js';
-export { OperationsClient, type NotificationSource, type NotificationSourceOptions, type OperationUpdate, type OperationsClientOptions } from './client.js';
-export { pubsubNotifications, type PubSubMessageLike, type PubSubNotificationOptions, type PubSubNotifications, type PubSubSubscriptionLike } from './pubsub.js';
-export type { ResumeToken, TokenAny } from './resume.js';
-export type { PollingOptions, RetryOptions } from './watch/policy.js';
-export type { Clock } from './watch/clock.js';
-export { progressPercent } from './watch/progress.js';
-
-export type { AnyMessage, CallOptions, CodeNumber, ListOperationsRequest, ListOperationsResponse, OperationResource, OperationsTransport, RpcStatus, TransportLimits } from './types.js';
-export { Code, codeName } from './types.js';
-
-export {
-  DecodeError,
-  InvalidOperationError,
-  LongRunningError,
-  OperationCancelledError,
-  OperationFailedError,
-  OperationTimeoutError,
-  PollingLimitError,
-  RpcError,
-  UnsupportedRuntimeError,
-  type DecodedDetail,
-} from './errors.js';
-
-export { TypeRegistry, type Decoder } from './codec/registry.js';
-export type { DecodeOption } from './codec/decoders.js';
-
-export { memoryTransport } from './transports/memory.js';
-export type { GrpcMetadataInit, GrpcTransport, GrpcTransportOptions } from './transports/grpc.js';
-export type { CancelPacing } from './transports/cancel-pacer.js';
-export type {
-  GaxAnyDecoder,
-  GaxCallOptions,
-  GaxListOperationsRequest,
-  GaxOperation,
-  GaxOperationsClient,
-  GaxTransportOptions,
-} from './transports/gax.js';
-export type { GaxOperationOptions } from './gax-operation.js';
+export * from './exports.js';
 // Need Node.js: stand-ins that throw UnsupportedRuntimeError.
 export { fromGaxOperation, gaxTransport, grpcTransport } from './transports/node-only.js';
-export { restTransport, type RestHeaders, type RestTransportOptions } from './transports/rest/transport.js';
-
-export {
-  defineRestProfile,
-  restProfiles,
-  type HttpMethod,
-  type RestBinding,
-  type RestBindingSpec,
-  type RestMethodKey,
-  type RestPathMapper,
-  type RestProfile,
-  type RestProfileSpec,
-} from './transports/rest/profiles.js';
