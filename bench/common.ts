@@ -190,7 +190,7 @@ export type Variant =
   | 'ours-no-progress' // ours with progress-aware polling off: `polling: { followProgress: false }`
   | 'gax'; // google-gax Operation with its defaults, built as generated clients build it
 
-/** Ours with progress-aware polling off (the schedule alone: 100 ms ×1.25 → 60 s, exact). */
+/** Ours with progress-aware polling off (the schedule alone: 110 ms ×1.21 → 60 s, exact). */
 export const NO_PROGRESS_OPTIONS = { polling: { followProgress: false } } as const;
 
 /**

@@ -957,7 +957,7 @@ async function main(): Promise<void> {
         aggregates.s2.map((a) => [a.label, ms(a.latencyMs.p50), ms(a.latencyMs.p90), ms(a.latencyMs.p99), ms(a.latencyMs.max), `${num(a.rpcsPerOp)} (${methodMix(a)})`]),
       ),
       '',
-      `Both with their defaults. Ours: one WaitOperation probe per transport (UNIMPLEMENTED here, so every operation polls), first poll 100 ms after the resource the start call returned, then ×1.25 up to 60 s, exact delays. gax: a poll at once, then 100 ms ×1.3 up to 60 s.`,
+      `Both with their defaults. Ours: one WaitOperation probe per transport (UNIMPLEMENTED here, so every operation polls), first poll 110 ms after the resource the start call returned, then ×1.21 up to 60 s, exact delays. gax: a poll at once, then 100 ms ×1.3 up to 60 s.`,
       '',
     );
     const o = find(aggregates.s2, 'ours');

@@ -41,7 +41,7 @@ describe('the default schedule', () => {
     jest.useRealTimers();
   });
 
-  test('100 ms ×1.25, exact (no jitter), first poll after the initial delay', async () => {
+  test('110 ms ×1.21, exact (no jitter), first poll after the initial delay', async () => {
     const server = new FakeOperationsServer({ waitOperation: false });
     const times = pollTimes(server);
     const op = new LongRunningOperation(server.create(), { transport: server.transport });
@@ -50,8 +50,8 @@ describe('the default schedule', () => {
     server.complete(op.name);
     await jest.advanceTimersByTimeAsync(2_000);
     await p;
-    // caps 100, 125, 156, 195, 244, 305, 381 (rounded)
-    expect(times.slice(0, 6)).toEqual([100, 225, 381, 576, 820, 1125]);
+    // delays 110, 133, 161, 195, 236, 285 (rounded)
+    expect(times.slice(0, 6)).toEqual([110, 243, 404, 599, 835, 1120]);
   });
 
   test('the delay grows to maxDelayMs and stays there', async () => {
@@ -90,13 +90,15 @@ describe('progress-aware polling', () => {
     return () => clearInterval(timer);
   }
 
-  async function run(percentAt: (t: number) => number, options: { followProgress?: boolean; stepMs?: number } = {}) {
+  async function run(percentAt: (t: number) => number, options: { followProgress?: boolean; stepMs?: number; defaults?: boolean } = {}) {
     const server = new FakeOperationsServer({ waitOperation: false });
     const times = pollTimes(server);
     const op = new LongRunningOperation(server.create({ metadata: progressAny(0) }), {
       transport: server.transport,
       decode: registry,
-      polling: { initialDelayMs: 1_000, multiplier: 1.5, maxDelayMs: 60_000, followProgress: options.followProgress },
+      polling: options.defaults
+        ? { followProgress: options.followProgress }
+        : { initialDelayMs: 1_000, multiplier: 1.5, maxDelayMs: 60_000, followProgress: options.followProgress },
     });
     const stop = drive(server, op.name, percentAt, options.stepMs);
     const p = op.promise();
@@ -112,8 +114,25 @@ describe('progress-aware polling', () => {
     const plain = await run((t) => t / 300, { followProgress: false });
     expect(plain.last).toBeGreaterThan(32_000);
     expect(followed.last).toBeGreaterThanOrEqual(30_000);
-    expect(followed.last).toBeLessThan(31_700); // at most the margin (5 % of what was left) late
+    expect(followed.last).toBeLessThan(31_000); // at most the margin (2 % of what was left, doubled per miss) late
     expect(followed.polls).toBeLessThanOrEqual(plain.polls);
+  });
+
+  test('progress that stays on a line skips backoff polls; progress that speeds up never waits past the backoff', async () => {
+    // The default schedule (110 ms ×1.21); 1 % per 30 ms: done at 3 s. The backoff alone polls 10 times by then.
+    const linear = (t: number) => t / 30;
+    const followed = await run(linear, { defaults: true, stepMs: 10 });
+    const plain = await run(linear, { defaults: true, stepMs: 10, followProgress: false });
+    expect(followed.last).toBeGreaterThanOrEqual(3_000);
+    expect(followed.last).toBeLessThan(3_100);
+    expect(plain.polls).toBeGreaterThanOrEqual(10);
+    expect(followed.polls).toBeLessThanOrEqual(6);
+    // x²: each reading is ahead of the line, so the estimate is never trusted past the backoff.
+    const slowStart = (t: number) => 100 * (t / 3_000) ** 2;
+    const fast = await run(slowStart, { defaults: true, stepMs: 10 });
+    const slow = await run(slowStart, { defaults: true, stepMs: 10, followProgress: false });
+    expect(fast.last).toBeLessThanOrEqual(slow.last);
+    expect(fast.last).toBeGreaterThanOrEqual(3_000);
   });
 
   test('progress in steps: never later than the backoff', async () => {
@@ -167,8 +186,8 @@ describe('progress-aware polling', () => {
     server.complete(op.name);
     await jest.advanceTimersByTimeAsync(1_000);
     await p;
-    expect(times.slice(0, 5)).toEqual([50, 100, 150, 345, 589]);
-    expect(seen.slice(0, 4)).toEqual([100, 125, 156, 195]);
+    expect(times.slice(0, 5)).toEqual([50, 100, 150, 345, 581]);
+    expect(seen.slice(0, 4)).toEqual([110, 133, 161, 195]);
 
     const bad = new LongRunningOperation(server.create(), { transport: server.transport, polling: { nextDelay: () => -1 } });
     const err = bad.promise().catch((e: unknown) => e);
@@ -277,7 +296,7 @@ describe('the schedule a generated client carries (fromGaxOperation)', () => {
 
   test("gax's generic default says nothing about the service: our measured default applies", async () => {
     const { operation, fake } = await adopt();
-    expect((await timesOf(operation, fake)).slice(0, 4)).toEqual([100, 225, 381, 576]);
+    expect((await timesOf(operation, fake)).slice(0, 4)).toEqual([110, 243, 404, 599]);
   });
 
   test("the caller's `polling` wins over the client's schedule", async () => {

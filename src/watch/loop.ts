@@ -165,6 +165,8 @@ export class Watch implements TimerHandler {
     // progress sees it after one GetOperation, not after a WaitOperation's timeout.
     this.forceGet = this.pollImmediately && this.target[WANTS_PROGRESS]() && this.config.waitOperation === 'auto';
     this.span = startWaitSpan(this.target.name, traceParent);
+    // A fresh state (what the start call returned) is the progress estimate's first reading.
+    if (!this.pollImmediately && this.config.polling.followProgress) this.observeProgress();
     this.step();
   }
 
@@ -355,7 +357,7 @@ export class Watch implements TimerHandler {
     });
   }
 
-  /** The delay before the next poll: the backoff, shortened by the progress estimate, then the user's hook, within maxPollingMs. */
+  /** The delay before the next poll: the backoff, replaced by the progress estimate (see ProgressEstimate), then the user's hook, within maxPollingMs. */
   private nextPollDelay(): number {
     const { polling, clock } = this.config;
     let delay = this.backoffDelay();
@@ -365,8 +367,12 @@ export class Watch implements TimerHandler {
     this.fromEstimate = false;
     if (polling.followProgress && this.estimate) {
       const estimated = this.estimate.delayUntilDone(clock.now(), this.estimateMisses);
-      if (estimated !== undefined && estimated < delay) {
-        delay = Math.max(estimated, Math.min(delay, polling.initialDelayMs));
+      if (estimated?.trusted) {
+        // Linear so far: the estimate decides, also past the backoff (within its reach).
+        delay = estimated.delayMs;
+        this.fromEstimate = true;
+      } else if (estimated !== undefined && estimated.delayMs < delay) {
+        delay = Math.max(estimated.delayMs, Math.min(delay, polling.initialDelayMs));
         this.fromEstimate = true;
       }
     }

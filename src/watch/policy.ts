@@ -19,9 +19,9 @@ import { Code } from '../types.js';
  * ```
  */
 export interface PollingOptions {
-  /** The first delay. Default 100. */
+  /** The first delay. Default 110. */
   initialDelayMs?: number;
-  /** Growth of the delay per poll. Default 1.25. */
+  /** Growth of the delay per poll. Default 1.21. */
   multiplier?: number;
   /** Largest delay. Default 60_000, the same ceiling as google-gax. */
   maxDelayMs?: number;
@@ -30,8 +30,12 @@ export interface PollingOptions {
   /**
    * Time the next poll by the progress the metadata reports (a percentage or
    * done/total counts): when it advances, the completion time is estimated
-   * from the observed rate and the next poll comes just after it, never later
-   * than the backoff would. Default true.
+   * from the observed rate and the next poll comes just after it. While the
+   * progress is irregular (steps, acceleration, stalls) the estimate only
+   * shortens the backoff; once each new reading lands on the line the earlier
+   * ones drew, it may also skip backoff polls, reaching at most twice as far
+   * ahead as progress has been watched, with one check on the way to a far
+   * estimate. Default true.
    */
   followProgress?: boolean;
   /**
@@ -92,13 +96,13 @@ export interface BackoffSchedule {
 }
 
 /**
- * Defaults of {@link PollingOptions}: 100 ms growing by 1.25 up to 60 s, exact.
+ * Defaults of {@link PollingOptions}: 110 ms growing by 1.21 up to 60 s, exact.
  * Chosen by measurement against google-gax's `Operation` (100 ms ×1.3 → 60 s)
  * on servers without WaitOperation: see README "How it waits".
  */
 export const DEFAULT_POLLING: PollingPolicy = Object.freeze({
-  initialDelayMs: 100,
-  multiplier: 1.25,
+  initialDelayMs: 110,
+  multiplier: 1.21,
   maxDelayMs: 60_000,
   jitter: false,
   followProgress: true,
