@@ -24,7 +24,8 @@ import { engineFor, type RpcMethod } from './watch/engine.js';
 import { activeTraceContext } from './telemetry/tracing.js';
 import { APPLY, METADATA, ON_END, ON_RETRY, WANTS_PROGRESS, Watch, type WatchConfig } from './watch/loop.js';
 import { progressPercent } from './watch/progress.js';
-import { onAbort } from './watch/signals.js';
+import { onAbort, subscribeAbort, unsubscribeAbort } from './watch/signals.js';
+import { LEAVE, TIMEOUT_ERROR, Waiter } from './watch/waiter.js';
 import { timersOf } from './watch/timers.js';
 import { checkDuration, pollingPolicy, retryPolicy, type PollingOptions, type RetryOptions } from './watch/policy.js';
 
@@ -205,6 +206,8 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private settle?: { resolve: (v: TResponse) => void; reject: (e: unknown) => void };
   private loop?: Watch;
   private waiters = 0;
+  /** Waiters that can leave early (a signal, a timeout), in a linked list; the others share `settled`. */
+  private firstWaiter?: Waiter<TResponse>;
   private streams?: Set<SnapshotStream<OperationSnapshot<TResponse, TMetadata>>>;
   private guards?: WeakMap<object, Guarded>;
 
@@ -385,7 +388,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
         );
         return () => {
           this.streams?.delete(stream);
-          joined.leave();
+          this[LEAVE](joined);
         };
       },
     });
@@ -568,60 +571,63 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   }
 
   /** Adds a waiter: resolves with the outcome, or rejects on this waiter's abort/timeout. */
-  private join(options: WaitOptions): { promise: Promise<TResponse>; leave: () => void } {
+  private join(options: WaitOptions): Waiter<TResponse> {
     const { signal, timeoutMs } = options;
-    const timers = timersOf(this.config.clock);
-    let left = false;
-    let rejectWaiter: (err: unknown) => void = () => undefined;
-    let unsubscribe: (() => void) | undefined;
-    let unsubscribeObject: (() => void) | undefined;
-    let timer: ReturnType<typeof timers.schedule> | undefined;
-    const leave = (): void => {
-      if (left) return;
-      left = true;
-      unsubscribe?.();
-      unsubscribeObject?.();
-      timers.cancel(timer);
-      this.waiters--;
-      if (this.waiters === 0) this.stopLoop();
-    };
+    const objectSignal = this.objectSignal;
+    const waiter = new Waiter<TResponse>(this, signal, objectSignal, timeoutMs);
+    const first = this.firstWaiter;
+    waiter.next = first;
+    if (first) first.prev = waiter;
+    this.firstWaiter = waiter;
     this.waiters++;
-    const promise = new Promise<TResponse>((resolve, reject) => {
-      rejectWaiter = reject;
-      // One listener per signal however many operations share it (see watch/signals).
-      if (signal) {
-        unsubscribe = onAbort(signal, () => {
-          leave();
-          rejectWaiter(abortReason(signal));
-        });
-      }
-      const objectSignal = this.objectSignal;
-      if (objectSignal) {
-        unsubscribeObject = onAbort(objectSignal, () => {
-          leave();
-          rejectWaiter(abortReason(objectSignal));
-        });
-      }
-      if (timeoutMs !== undefined) {
-        timer = timers.schedule(timeoutMs, () => {
-          timer = undefined;
-          leave();
-          reject(new OperationTimeoutError(this.name, timeoutMs, this));
-        });
-      }
-      this.result().then(
-        (value) => {
-          leave();
-          resolve(value);
-        },
-        (err) => {
-          leave();
-          reject(err);
-        },
-      );
-    });
+    // One listener per signal however many operations share it (see watch/signals).
+    if (signal) subscribeAbort(signal, waiter);
+    if (objectSignal) subscribeAbort(objectSignal, waiter);
+    if (timeoutMs !== undefined) waiter.timer = timersOf(this.config.clock).schedule(timeoutMs, waiter);
     this.startLoop();
-    return { promise, leave };
+    return waiter;
+  }
+
+  /** @internal A waiter leaves before the end (its abort or timeout, or its stream closed). */
+  [LEAVE](waiter: Waiter<TResponse>): void {
+    if (!this.unlink(waiter)) return;
+    this.waiters--;
+    if (this.waiters === 0) this.stopLoop();
+  }
+
+  /** @internal */
+  [TIMEOUT_ERROR](timeoutMs: number): Error {
+    return new OperationTimeoutError(this.name, timeoutMs, this);
+  }
+
+  /** Takes a waiter out of the list, its signals and the timer queue; false if it was out already. */
+  private unlink(waiter: Waiter<TResponse>): boolean {
+    if (waiter.left) return false;
+    waiter.left = true;
+    const { prev, next } = waiter;
+    if (prev) prev.next = next;
+    else this.firstWaiter = next;
+    if (next) next.prev = prev;
+    waiter.prev = waiter.next = undefined;
+    if (waiter.signal) unsubscribeAbort(waiter.signal, waiter);
+    if (waiter.objectSignal) unsubscribeAbort(waiter.objectSignal, waiter);
+    if (waiter.timer) {
+      timersOf(this.config.clock).cancel(waiter.timer);
+      waiter.timer = undefined;
+    }
+    return true;
+  }
+
+  /** The outcome is in: every waiter of the list gets it. */
+  private settleWaiters(): void {
+    const { outcome } = this;
+    if (outcome.state === 'pending') return;
+    for (let waiter = this.firstWaiter; waiter; waiter = this.firstWaiter) {
+      this.unlink(waiter);
+      this.waiters--;
+      if (outcome.state === 'resolved') waiter.resolve(outcome.value);
+      else waiter.reject(outcome.error);
+    }
   }
 
   private startLoop(): void {
@@ -730,11 +736,13 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     if (snapshot.error) {
       this.outcome = { state: 'rejected', error: snapshot.error };
       this.settle?.reject(snapshot.error);
+      this.settleWaiters();
       this.emit('done', snapshot);
       this.emit('error', snapshot.error);
     } else {
       this.outcome = { state: 'resolved', value: snapshot.response as TResponse };
       this.settle?.resolve(snapshot.response as TResponse);
+      this.settleWaiters();
       this.emit('done', snapshot);
     }
   }
@@ -743,6 +751,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     if (this.outcome.state !== 'pending') return;
     this.outcome = { state: 'rejected', error: err };
     this.settle?.reject(err);
+    this.settleWaiters();
     this.stopLoop('failed', err);
     this.emit('error', err instanceof Error ? err : new LongRunningError(String(err), { cause: err }));
   }
