@@ -723,6 +723,9 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       if (!sameAny(resource.metadata, this.metadataSource)) {
         this.metadataValue = this.decoders.metadata(resource.metadata);
         this.metadataSource = resource.metadata;
+      } else {
+        // The same bytes: keep the one Any, so the next comparisons are by identity.
+        resource.metadata = this.metadataSource;
       }
       snapshot.metadata = this.metadataValue;
     }

@@ -102,6 +102,24 @@ describe('portable base64', () => {
     expect(bytesEqual(a, new Uint8Array([1, 2, 3, 5]))).toBe(false);
     expect(bytesEqual(a, a.subarray(0, 3))).toBe(false);
   });
+
+  test('bytesEqual on long arrays (compared word by word): aligned, unaligned and mixed views, any differing byte', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 300 }), fc.nat(3), fc.nat(3), fc.nat(), (bytes, offA, offB, at) => {
+        const place = (off: number) => {
+          const view = new Uint8Array(new ArrayBuffer(bytes.length + off), off, bytes.length);
+          view.set(bytes);
+          return view;
+        };
+        const a = place(offA);
+        const b = place(offB);
+        expect(bytesEqual(a, b)).toBe(true);
+        const i = at % bytes.length;
+        b[i] ^= 0x80;
+        expect(bytesEqual(a, b)).toBe(false);
+      }),
+    );
+  });
 });
 
 describe('emitWarning', () => {

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   if (what === 'ours') {
     const deserialize = lib.operationsServiceDefinition.GetOperation.responseDeserialize;
     const transport: OperationsTransport = {
-      getOperation: async () => lib.operationFromMessage(deserialize(frames[i++ & 1])),
+      getOperation: async () => lib.operationFromMessage(deserialize(frames[process.env.SAME ? 0 : i++ & 1])),
       cancelOperation: async () => undefined,
       deleteOperation: async () => undefined,
       listOperations: async () => ({ operations: [], nextPageToken: '' }),

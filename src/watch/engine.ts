@@ -20,7 +20,7 @@ import { timersOf, type TimerEntry, type TimerHandler, type TimerQueue } from '.
 export type RpcMethod = 'GetOperation' | 'WaitOperation' | 'CancelOperation' | 'DeleteOperation' | 'ListOperations';
 
 /** Defaults of {@link TransportLimits}. */
-export const DEFAULT_LIMITS: Required<TransportLimits> = Object.freeze({ maxCalls: 128, maxWaitCalls: 256 });
+export const DEFAULT_LIMITS: Required<TransportLimits> = Object.freeze({ maxCalls: 64, maxWaitCalls: 256 });
 
 /** What the engine knows about WaitOperation on this transport. */
 export type WaitSupport = 'unknown' | 'probing' | 'yes' | 'no';
