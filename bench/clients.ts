@@ -57,7 +57,7 @@ export interface BenchClient {
 }
 
 /** Ours: grpcTransport + LongRunningOperation (defaults, or with progress-aware polling off). */
-export function oursClient(port: number, variant: Exclude<Variant, 'gax'>): BenchClient {
+export function oursClient(port: number, variant: Exclude<Variant, 'gax' | 'ours-gax-operation'>): BenchClient {
   const transport: GrpcTransport = lib.grpcTransport({ address: `127.0.0.1:${port}` });
   const options: OperationOptions = { transport, decode: oursRegistry() };
   if (variant === 'ours-no-progress') options.polling = { ...NO_PROGRESS_OPTIONS.polling };
@@ -90,8 +90,8 @@ export function gaxDecoders(): GaxDecoders {
   };
 }
 
-/** google-gax: Operation with its default backoff, built the way generated clients build it. */
-export function gaxClient(port: number): BenchClient {
+/** google-gax's Operation, built the way a generated client's `check…Progress()` builds it, from the resource a start call returned. */
+function gaxOperations(port: number): { operation(name: string, initialMetadata: AnyMessage): gax.Operation; operationsClient: gax.OperationsClient } {
   const opts = gaxClientOptions(port);
   const gaxGrpc = new gax.GrpcClient(opts);
   const operationsClient = gax.lro({ auth: gaxGrpc.auth, grpc: gaxGrpc.grpc }).operationsClient(opts);
@@ -102,14 +102,28 @@ export function gaxClient(port: number): BenchClient {
     types.metadata.decode.bind(types.metadata),
   );
   return {
+    operationsClient,
+    operation(name, initialMetadata) {
+      // The shape a generated client's start call hands to gax (proto-loader objects: Buffer bytes).
+      const raw = { name, done: false, metadata: { typeUrl: initialMetadata.typeUrl, value: Buffer.from(initialMetadata.value!) }, result: 'metadata' };
+      return new gax.Operation(raw as never, descriptor, gax.createDefaultBackoffSettings());
+    },
+  };
+}
+
+/**
+ * google-gax: Operation with its default backoff, built the way generated clients build it;
+ * `viaOurs`: the same Operation handed to our `fromGaxOperation` (what a user of a generated client does).
+ */
+export function gaxClient(port: number, viaOurs = false): BenchClient {
+  const { operation, operationsClient } = gaxOperations(port);
+  return {
     async warmUp(name) {
       await operationsClient.getOperation({ name } as never);
     },
     watch(name, initialMetadata) {
-      // The shape a generated client's start call hands to gax (proto-loader objects: Buffer bytes).
-      const raw = { name, done: false, metadata: { typeUrl: initialMetadata.typeUrl, value: Buffer.from(initialMetadata.value!) }, result: 'metadata' };
-      const operation = new gax.Operation(raw as never, descriptor, gax.createDefaultBackoffSettings());
-      return operation.promise();
+      const op = operation(name, initialMetadata);
+      return viaOurs ? lib.fromGaxOperation(op).promise() : op.promise();
     },
     close() {
       operationsClient.close();
@@ -119,5 +133,6 @@ export function gaxClient(port: number): BenchClient {
 
 /** The client of a variant. */
 export function makeClient(variant: Variant, port: number): BenchClient {
-  return variant === 'gax' ? gaxClient(port) : oursClient(port, variant);
+  if (variant === 'gax' || variant === 'ours-gax-operation') return gaxClient(port, variant === 'ours-gax-operation');
+  return oursClient(port, variant);
 }

@@ -188,6 +188,7 @@ export const WARMUP_NAME = 'operations/warmup';
 export type Variant =
   | 'ours' // LongRunningOperation with its defaults
   | 'ours-no-progress' // ours with progress-aware polling off: `polling: { followProgress: false }`
+  | 'ours-gax-operation' // ours through fromGaxOperation on the gax Operation a generated client returns
   | 'gax'; // google-gax Operation with its defaults, built as generated clients build it
 
 /** Ours with progress-aware polling off (the schedule alone: 110 ms ×1.21 → 60 s, exact). */

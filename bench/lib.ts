@@ -7,5 +7,5 @@
  * gives each one its own property store: about 3 KB per pending operation).
  * @module
  */
-export { LongRunningOperation, TypeRegistry, grpcTransport } from '../src/index.js';
+export { LongRunningOperation, TypeRegistry, fromGaxOperation, grpcTransport } from '../src/index.js';
 export { operationFromMessage, operationsServiceDefinition } from '../src/transports/grpc.js';

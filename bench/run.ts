@@ -146,7 +146,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--replot') args.replot = true;
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: tsx bench/run.ts [--smoke] [--seed N] [--out DIR] [--only 1,2,3,4,scale,progress] [--sizes 1000,10000,50000,100000] [--scale-rounds N] [--cpu-prof] [--lib BUNDLE.cjs] [--clients ours,gax,ours-no-progress,gax-plain] [--replot]',
+        'usage: tsx bench/run.ts [--smoke] [--seed N] [--out DIR] [--only 1,2,3,4,scale,progress] [--sizes 1000,10000,50000,100000] [--scale-rounds N] [--cpu-prof] [--lib BUNDLE.cjs] [--clients ours,gax,ours-no-progress,ours-gax-operation,gax-plain] [--replot]',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
@@ -561,6 +561,7 @@ const LABELS: Record<Variant, string> = {
   ours: 'longrunning (defaults)',
   gax: 'google-gax Operation (defaults)',
   'ours-no-progress': 'longrunning, `polling: { followProgress: false }`',
+  'ours-gax-operation': 'longrunning via `fromGaxOperation` (the gax Operation a generated client returns)',
 };
 
 function aggregate(runs: WatchRun[], label?: string): Aggregate {
@@ -761,7 +762,8 @@ async function main(): Promise<void> {
     for (const scenario of [1, 2] as const) {
       if (!args.only.has(String(scenario))) continue;
       const size = scenario === 1 ? sizes.s1 : sizes.s2;
-      const variants = (['ours', 'gax'] as Variant[]).filter(wanted);
+      // Scenario 2 also measures ours through fromGaxOperation, on the Operation a generated client returns.
+      const variants = (scenario === 1 ? (['ours', 'gax'] as Variant[]) : (['ours', 'ours-gax-operation', 'gax'] as Variant[])).filter(wanted);
       if (variants.length === 0) continue;
       const durations = uniformDurations(size.n, size.minMs, size.maxMs, args.seed + scenario);
       const runs: WatchRun[] = [];
@@ -957,16 +959,18 @@ async function main(): Promise<void> {
         aggregates.s2.map((a) => [a.label, ms(a.latencyMs.p50), ms(a.latencyMs.p90), ms(a.latencyMs.p99), ms(a.latencyMs.max), `${num(a.rpcsPerOp)} (${methodMix(a)})`]),
       ),
       '',
-      `Both with their defaults. Ours: one WaitOperation probe per transport (UNIMPLEMENTED here, so every operation polls), first poll 110 ms after the resource the start call returned, then ×1.21 up to 60 s, exact delays. gax: a poll at once, then 100 ms ×1.3 up to 60 s.`,
+      `All with their defaults; ours through \`fromGaxOperation\` polls through the gax Operation's own OperationsClient (gax's generic backoffSettings say nothing about the service, so our schedule applies). Ours: one WaitOperation probe per transport (UNIMPLEMENTED here, so every operation polls), first poll 110 ms after the resource the start call returned, then ×1.21 up to 60 s, exact delays. gax: a poll at once, then 100 ms ×1.3 up to 60 s.`,
       '',
     );
-    const o = find(aggregates.s2, 'ours');
     const g = find(aggregates.s2, 'gax');
-    if (o && g) targets.push(
-      { id: '2', target: "RPCs / operation ≤ gax's", measured: `${num(o.rpcsPerOp)} vs ${num(g.rpcsPerOp)}`, met: o.rpcsPerOp <= g.rpcsPerOp },
-      { id: '2', target: "p50 ≤ gax's", measured: `${ms(o.latencyMs.p50)} vs ${ms(g.latencyMs.p50)}`, met: o.latencyMs.p50 <= g.latencyMs.p50 },
-      { id: '2', target: "p99 ≤ gax's", measured: `${ms(o.latencyMs.p99)} vs ${ms(g.latencyMs.p99)}`, met: o.latencyMs.p99 <= g.latencyMs.p99 },
-    );
+    for (const [variant, id] of [['ours', '2'], ['ours-gax-operation', '2 (fromGaxOperation)']] as const) {
+      const o = find(aggregates.s2, variant);
+      if (o && g) targets.push(
+        { id, target: "RPCs / operation ≤ gax's", measured: `${num(o.rpcsPerOp)} vs ${num(g.rpcsPerOp)}`, met: o.rpcsPerOp <= g.rpcsPerOp },
+        { id, target: "p50 ≤ gax's", measured: `${ms(o.latencyMs.p50)} vs ${ms(g.latencyMs.p50)}`, met: o.latencyMs.p50 <= g.latencyMs.p50 },
+        { id, target: "p99 ≤ 0.9× gax's", measured: `${num(o.latencyMs.p99 / g.latencyMs.p99)}× (${ms(o.latencyMs.p99)} vs ${ms(g.latencyMs.p99)})`, met: o.latencyMs.p99 <= 0.9 * g.latencyMs.p99 },
+      );
+    }
   }
   if (aggregates.s3) {
     const s = sizes.s3;
@@ -1200,7 +1204,7 @@ interface ResultsFile {
 /** Draws `<dir>/latest.svg` from the results (also `--replot`: from an existing latest.json). Returns whether it drew one. */
 function writeChart(results: ResultsFile, dir: string): boolean {
   const env = results.environment;
-  const colors: Record<Variant, string> = { ours: '#1a73e8', gax: '#d93025', 'ours-no-progress': '#188038' };
+  const colors: Record<Variant, string> = { ours: '#1a73e8', gax: '#d93025', 'ours-no-progress': '#188038', 'ours-gax-operation': '#9334e6' };
   const seriesOf = (scenario: ResultsFile['scenario1']): Series[] =>
     (scenario?.aggregates ?? []).map((a) => ({
       label: `${a.label}: p50 ${ms(a.latencyMs.p50)} · p99 ${ms(a.latencyMs.p99)} · ${num(a.rpcsPerOp)} RPCs/op`,
