@@ -135,7 +135,7 @@ export interface ProgressDelay {
  * ```ts
  * const est = new ProgressEstimate();
  * est.observe(0, 10); est.observe(1000, 20);
- * est.delayUntilDone(1000)?.delayMs; // ≈ 7950 (79.5 % left at 10 % per second, plus a margin)
+ * est.delayUntilDone(1000)?.delayMs; // ≈ 8110 (79.5 % left at 10 % per second, plus a 2 % margin)
  * ```
  */
 export class ProgressEstimate {
