@@ -13,7 +13,9 @@
  */
 process.env.METADATA_SERVER_DETECTION = 'none';
 
+import * as path from 'node:path';
 import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import * as gax from 'google-gax';
 import type * as protobuf from 'protobufjs';
 import { encodeOperation } from '../src/transports/grpc.js';
@@ -189,6 +191,7 @@ async function scaleJob(job: ScaleJob): Promise<ScaleResult> {
   await sleepUntil(t0 - 300);
   gc();
   const heapBaseline = process.memoryUsage().heapUsed;
+  if (process.env.LONGRUNNING_BENCH_HEAPSNAPSHOT) writeHeapSnapshot(path.join(process.env.LONGRUNNING_BENCH_HEAPSNAPSHOT, `${job.run}-baseline.heapsnapshot`));
   await sleepUntil(t0);
 
   const settledAt = new Array<number>(job.n).fill(NaN);
@@ -241,6 +244,8 @@ async function scaleJob(job: ScaleJob): Promise<ScaleResult> {
     heapLoaded = usage.heapUsed;
     rssLoaded = usage.rss;
     pendingAtHeap = pending;
+    // Diagnosis: LONGRUNNING_BENCH_HEAPSNAPSHOT=<dir> writes the heap at this moment (for bench/profile tools).
+    if (process.env.LONGRUNNING_BENCH_HEAPSNAPSHOT) writeHeapSnapshot(path.join(process.env.LONGRUNNING_BENCH_HEAPSNAPSHOT, `${job.run}.heapsnapshot`));
     hold.enable();
   }
   await sleepUntil(createdAt + job.holdMs);
@@ -468,6 +473,10 @@ async function decodeJob(job: DecodeJob): Promise<DecodeResult> {
 const reuse = process.env.LONGRUNNING_BENCH_REUSE === '1';
 
 async function main(): Promise<void> {
+  // tsx turned source maps on. grpc-js builds an Error stack for every failed call (a WaitOperation probe's
+  // UNIMPLEMENTED, say), and Node would then parse every loaded module's source map in the middle of a
+  // measurement (11 MB of heap in a 10,000-operation scale run): a cost of this bench's loader, not of a client.
+  process.setSourceMapsEnabled(false);
   for (;;) {
     const first = await nextCommand();
     if (first.type !== 'job') throw new Error(`expected a job, got ${first.type}`);

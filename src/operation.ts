@@ -22,7 +22,7 @@ import type { CallOptions, OperationResource, OperationsTransport } from './type
 import { type Clock, systemClock } from './watch/clock.js';
 import { engineFor, type RpcMethod } from './watch/engine.js';
 import { activeTraceContext } from './telemetry/tracing.js';
-import { APPLY, METADATA, ON_END, ON_RETRY, WANTS_PROGRESS, Watch, type WatchConfig } from './watch/loop.js';
+import { APPLY, METADATA, ON_END, ON_RETRY, PROGRESS, PROGRESS_SOURCE, WANTS_PROGRESS, Watch, type WatchConfig } from './watch/loop.js';
 import { progressPercent } from './watch/progress.js';
 import { onAbort, subscribeAbort, unsubscribeAbort } from './watch/signals.js';
 import { LEAVE, TIMEOUT_ERROR, Waiter } from './watch/waiter.js';
@@ -147,6 +147,16 @@ type Outcome<T> = { state: 'pending' } | { state: 'resolved'; value: T } | { sta
 /** Why a loop is stopped when its last waiter leaves (one shared instance: it is never shown to anyone). */
 const NO_WAITER_LEFT = new DOMException('no waiter left', 'AbortError');
 
+/**
+ * Decoded metadata nobody has looked at is not held: it is decoded once per
+ * change (a DecodeError ends the wait, progress is read from it), then let go,
+ * and decoded again the first time someone asks for it.
+ */
+const NOT_KEPT: unique symbol = Symbol('longrunning.metadata.notKept');
+
+/** The outcome of every operation still pending (one shared object: it carries nothing). */
+const PENDING: Outcome<never> = { state: 'pending' };
+
 const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
 const DEFAULT_RPC_TIMEOUT_MS = 30_000;
@@ -195,15 +205,27 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private readonly objectSignal?: AbortSignal;
   private readonly onListenerError: (error: unknown, event: string) => void;
   private resource: OperationResource;
-  private current: OperationSnapshot<TResponse, TMetadata>;
+  /** The latest snapshot, built when someone asks for it (an event, `poll()`, `updates()`, the getter). */
+  private current?: OperationSnapshot<TResponse, TMetadata>;
+  /** A done state was taken in; then `responseValue` or `errorValue` is its result. */
+  private doneSeen = false;
+  private responseValue?: TResponse;
+  private errorValue?: OperationFailedError;
   private observed: boolean;
   private pollImmediately: boolean;
+  /** The metadata Any last decoded (kept by identity while the bytes stay the same). */
   private metadataSource?: OperationResource['metadata'];
-  private metadataValue?: TMetadata;
+  /** Its decoded value, or NOT_KEPT until someone looks (see absorbMetadata). */
+  private metadataValue?: TMetadata | typeof NOT_KEPT;
+  /** Someone may look at decoded metadata (a listener, a stream, a getter was read): keep it from now on. */
+  private metadataKept = false;
+  /** Progress of the latest metadata, in percent (progress-aware polling on). */
+  private metadataPercent?: number;
   private lastEmittedMetadata?: OperationResource['metadata'];
-  private outcome: Outcome<TResponse> = { state: 'pending' };
+  private outcome: Outcome<TResponse> = PENDING;
   private settled?: Promise<TResponse>;
-  private settle?: { resolve: (v: TResponse) => void; reject: (e: unknown) => void };
+  private resolveSettled?: (value: TResponse) => void;
+  private rejectSettled?: (error: unknown) => void;
   private loop?: Watch;
   private waiters = 0;
   /** Waiters that can leave early (a signal, a timeout), in a linked list; the others share `settled`. */
@@ -244,10 +266,9 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       this.observed = true;
       this.pollImmediately = false;
     }
-    this.current = { name: this.name, done: false, resource: this.resource };
     try {
-      this.current = this.snapshotOf(this.resource);
-      if (this.resource.done) this.finish(this.current);
+      this.takeIn(this.resource);
+      if (this.resource.done) this.finish();
     } catch (err) {
       this.fail(err);
     }
@@ -284,19 +305,20 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   }
   /** Whether the operation has ended (as far as this client has seen). */
   get done(): boolean {
-    return this.current.done;
+    return this.doneSeen;
   }
   /** The latest decoded metadata. */
   get metadata(): TMetadata | undefined {
-    return this.current.metadata;
+    const { metadata } = this.resource;
+    return metadata !== undefined && metadata === this.metadataSource ? this.decodedMetadata() : undefined;
   }
   /** The decoded response, once done with one. */
   get response(): TResponse | undefined {
-    return this.current.response;
+    return this.responseValue;
   }
   /** The failure, once done with an error. */
   get error(): OperationFailedError | undefined {
-    return this.current.error;
+    return this.errorValue;
   }
   /** The latest raw resource. */
   get latest(): OperationResource {
@@ -304,7 +326,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   }
   /** The latest snapshot. */
   get snapshot(): OperationSnapshot<TResponse, TMetadata> {
-    return this.current;
+    return (this.current ??= this.buildSnapshot());
   }
 
   /**
@@ -354,7 +376,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       this.fail(err);
       throw err;
     }
-    return this.current;
+    return this.snapshot;
   }
 
   /**
@@ -371,8 +393,8 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     const stream = new SnapshotStream<OperationSnapshot<TResponse, TMetadata>>({
       start: () => {
         this.checkWaitOptions(options);
-        if (this.observed || this.current.done) stream.push(this.current);
-        if (this.current.done) {
+        if (this.observed || this.doneSeen) stream.push(this.snapshot);
+        if (this.doneSeen) {
           stream.end();
           return;
         }
@@ -384,7 +406,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
         const joined = this.join(options);
         joined.promise.then(
           () => stream.end(),
-          (err) => (err instanceof OperationFailedError && this.current.done ? stream.end() : stream.fail(err)),
+          (err) => (err instanceof OperationFailedError && this.doneSeen ? stream.end() : stream.fail(err)),
         );
         return () => {
           this.streams?.delete(stream);
@@ -561,11 +583,12 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private result(): Promise<TResponse> {
     if (!this.settled) {
       this.settled = new Promise<TResponse>((resolve, reject) => {
-        this.settle = { resolve, reject };
+        this.resolveSettled = resolve;
+        this.rejectSettled = reject;
       });
       this.settled.catch(() => undefined); // nobody may be waiting when it fails
-      if (this.outcome.state === 'resolved') this.settle!.resolve(this.outcome.value);
-      if (this.outcome.state === 'rejected') this.settle!.reject(this.outcome.error);
+      if (this.outcome.state === 'resolved') this.resolveSettled!(this.outcome.value);
+      if (this.outcome.state === 'rejected') this.rejectSettled!(this.outcome.error);
     }
     return this.settled;
   }
@@ -651,7 +674,15 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   }
   /** @internal The latest decoded metadata. */
   [METADATA](): unknown {
-    return this.current.metadata;
+    return this.metadata;
+  }
+  /** @internal The metadata Any the latest progress was read from (the same object while its bytes stay the same). */
+  [PROGRESS_SOURCE](): unknown {
+    return this.resource.metadata;
+  }
+  /** @internal Progress of the latest metadata, in percent. */
+  [PROGRESS](): number | undefined {
+    return this.metadataPercent;
   }
   /** @internal A failed call is about to be retried. */
   [ON_RETRY](error: RpcError, info: RetryInfoEvent): void {
@@ -674,10 +705,10 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private deliverNotification(raw: OperationResource): 'applied' | 'stale' | 'settled' {
     if (this.outcome.state !== 'pending') return 'settled'; // a duplicate or older message never un-finishes
     const resource = checkResource(raw, this.currentName);
-    if (!resource.done && resource.metadata && this.current.metadata !== undefined && !sameAny(resource.metadata, this.resource.metadata)) {
+    if (!resource.done && resource.metadata && this.hasDecodedMetadata() && !sameAny(resource.metadata, this.resource.metadata)) {
       // Pub/Sub does not keep order: a not-done state whose progress is below
       // the one already seen is an older message, and would move progress back.
-      const before = progressPercent(this.current.metadata);
+      const before = progressPercent(this.peekMetadata());
       const after = before === undefined ? undefined : progressPercent(this.decoders.metadata(resource.metadata));
       if (before !== undefined && after !== undefined && after < before) return 'stale';
     }
@@ -703,57 +734,121 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     const renamed = typeof rawName === 'string' && rawName !== '' && this.currentName !== '' && rawName !== this.currentName;
     const resource = checkResource(raw, renamed ? rawName : this.currentName);
     if (renamed) this.currentName = resource.name;
-    const snapshot = this.snapshotOf(resource);
-    this.resource = resource;
+    this.takeIn(resource);
     this.observed = true;
-    this.current = snapshot;
-    if (resource.metadata && snapshot.metadata !== undefined && !sameAny(resource.metadata, this.lastEmittedMetadata)) {
-      this.lastEmittedMetadata = resource.metadata;
-      this.emit('metadata', snapshot.metadata, snapshot);
+    const metadataChanged = resource.metadata !== undefined && this.metadataValue !== undefined && !sameAny(resource.metadata, this.lastEmittedMetadata);
+    if (metadataChanged) this.lastEmittedMetadata = resource.metadata;
+    // A snapshot only for someone to see it: at scale nobody listens, and nothing is built.
+    if ((metadataChanged && this.listenerCount('metadata') > 0) || this.listenerCount('poll') > 0 || (this.streams?.size ?? 0) > 0) {
+      const snapshot = this.snapshot;
+      if (metadataChanged) this.emit('metadata', snapshot.metadata as TMetadata, snapshot);
+      this.emit('poll', snapshot);
+      if (this.streams) for (const stream of this.streams) stream.push(snapshot);
     }
-    this.emit('poll', snapshot);
-    if (this.streams) for (const stream of this.streams) stream.push(snapshot);
-    if (resource.done) this.finish(snapshot);
+    if (resource.done) this.finish();
     return resource.done;
   }
 
-  private snapshotOf(resource: OperationResource): OperationSnapshot<TResponse, TMetadata> {
-    const snapshot: OperationSnapshot<TResponse, TMetadata> = { name: this.name, done: resource.done, resource };
-    if (resource.metadata) {
-      if (!sameAny(resource.metadata, this.metadataSource)) {
-        this.metadataValue = this.decoders.metadata(resource.metadata);
-        this.metadataSource = resource.metadata;
-      } else {
-        // The same bytes: keep the one Any, so the next comparisons are by identity.
-        resource.metadata = this.metadataSource;
-      }
-      snapshot.metadata = this.metadataValue;
+  /**
+   * Makes `resource` the latest state: decodes what is new in it (throwing
+   * DecodeError before anything changes but the metadata cache).
+   */
+  private takeIn(resource: OperationResource): void {
+    this.absorbMetadata(resource);
+    const { done } = resource;
+    const response = done && resource.response ? this.decoders.response(resource.response) : undefined;
+    const error = done && resource.error ? operationError(this.name, resource.error, this.decoders.registry) : undefined;
+    this.resource = resource;
+    this.current = undefined;
+    if (done) {
+      this.doneSeen = true;
+      this.responseValue = response;
+      this.errorValue = error;
     }
-    if (resource.done && resource.response) snapshot.response = this.decoders.response(resource.response);
-    if (resource.done && resource.error) snapshot.error = operationError(this.name, resource.error, this.decoders.registry);
-    return snapshot;
   }
 
-  private finish(snapshot: OperationSnapshot<TResponse, TMetadata>): void {
+  /**
+   * Decodes the resource's metadata when its bytes are new (the same bytes
+   * keep the one Any, so later comparisons are by identity), reads its
+   * progress, and keeps the decoded value only if someone may look at it.
+   */
+  private absorbMetadata(resource: OperationResource): void {
+    const any = resource.metadata;
+    if (!any) return;
+    const previous = this.metadataSource;
+    if (sameAny(any, previous)) {
+      resource.metadata = previous;
+      return;
+    }
+    // New bytes of the same type: keep the one type URL string.
+    if (previous?.typeUrl === any.typeUrl) any.typeUrl = previous.typeUrl;
+    const value = this.decoders.metadata(any);
+    this.metadataSource = any;
+    this.metadataPercent = this.config.polling.followProgress ? progressPercent(value) : undefined;
+    const kept = this.metadataKept || this.listenerCount('metadata') > 0 || this.listenerCount('poll') > 0 || (this.streams?.size ?? 0) > 0;
+    if (kept) this.metadataKept = true;
+    this.metadataValue = kept || value === undefined ? value : NOT_KEPT;
+  }
+
+  /** True when the latest state has metadata that decoded to something. */
+  private hasDecodedMetadata(): boolean {
+    const { metadata } = this.resource;
+    return metadata !== undefined && metadata === this.metadataSource && this.metadataValue !== undefined;
+  }
+
+  /** The decoded metadata of the latest state (decoded again if it was not kept); keeps it from now on. */
+  private decodedMetadata(): TMetadata | undefined {
+    this.metadataKept = true;
+    const value = this.peekMetadata();
+    this.metadataValue = value;
+    return value;
+  }
+
+  /** The decoded metadata of the latest state, without keeping it. */
+  private peekMetadata(): TMetadata | undefined {
+    const value = this.metadataValue;
+    return value === NOT_KEPT ? this.decoders.metadata(this.metadataSource!) : value;
+  }
+
+  /** The snapshot of the latest state, as one object literal per shape (see resourceOf in codec/resource.ts). */
+  private buildSnapshot(): OperationSnapshot<TResponse, TMetadata> {
+    const { name, resource } = this;
+    const done = this.doneSeen;
+    const hasMetadata = resource.metadata !== undefined && resource.metadata === this.metadataSource;
+    const metadata = hasMetadata ? this.decodedMetadata() : undefined;
+    if (done && resource.response) {
+      const response = this.responseValue;
+      return hasMetadata ? { name, done, resource, metadata, response } : { name, done, resource, response };
+    }
+    if (done && resource.error) {
+      const error = this.errorValue;
+      return hasMetadata ? { name, done, resource, metadata, error } : { name, done, resource, error };
+    }
+    return hasMetadata ? { name, done, resource, metadata } : { name, done, resource };
+  }
+
+  private finish(): void {
     this.stopLoop('done'); // done, however the news came (a poll, a notification): nothing of the loop is left
-    if (snapshot.error) {
-      this.outcome = { state: 'rejected', error: snapshot.error };
-      this.settle?.reject(snapshot.error);
+    const error = this.errorValue;
+    if (error) {
+      this.outcome = { state: 'rejected', error };
+      this.rejectSettled?.(error);
       this.settleWaiters();
-      this.emit('done', snapshot);
-      this.emit('error', snapshot.error);
+      if (this.listenerCount('done') > 0) this.emit('done', this.snapshot);
+      this.emit('error', error);
     } else {
-      this.outcome = { state: 'resolved', value: snapshot.response as TResponse };
-      this.settle?.resolve(snapshot.response as TResponse);
+      const value = this.responseValue as TResponse;
+      this.outcome = { state: 'resolved', value };
+      this.resolveSettled?.(value);
       this.settleWaiters();
-      this.emit('done', snapshot);
+      if (this.listenerCount('done') > 0) this.emit('done', this.snapshot);
     }
   }
 
   private fail(err: unknown): void {
     if (this.outcome.state !== 'pending') return;
     this.outcome = { state: 'rejected', error: err };
-    this.settle?.reject(err);
+    this.rejectSettled?.(err);
     this.settleWaiters();
     this.stopLoop('failed', err);
     this.emit('error', err instanceof Error ? err : new LongRunningError(String(err), { cause: err }));

@@ -574,23 +574,65 @@ describe('promise(), poll(), updates()', () => {
 });
 
 describe('decoding', () => {
-  test('metadata is decoded once per change, not on every poll', async () => {
-    const server = new FakeOperationsServer({ waitOperation: false });
-    let decodes = 0;
-    const op = new LongRunningOperation(server.create({ metadata: progress(1) }), {
+  /** An operation polled every second whose metadata decoder counts its calls. */
+  function countingDecodes(server: FakeOperationsServer) {
+    const counter = { decodes: 0 };
+    const op = new LongRunningOperation<Result, Progress>(server.create({ metadata: progress(1) }), {
       transport: server.transport,
-      decode: { metadata: (any) => (decodes++, registry.decode(any)), response: (any) => registry.decode(any) },
+      decode: { metadata: (any) => (counter.decodes++, registry.decode(any) as Progress), response: (any) => registry.decode(any) as Result },
       polling: { initialDelayMs: 1000, jitter: false, multiplier: 1 },
     });
+    return { op, counter };
+  }
+
+  test('metadata is decoded once per change, not on every poll', async () => {
+    const server = new FakeOperationsServer({ waitOperation: false });
+    const { op, counter } = countingDecodes(server);
     const p = op.promise();
     await jest.advanceTimersByTimeAsync(5_000);
-    expect(decodes).toBe(1);
+    expect(counter.decodes).toBe(1);
     server.update(op.name, { metadata: progress(2) });
     await jest.advanceTimersByTimeAsync(3_000);
-    expect(decodes).toBe(2);
+    expect(counter.decodes).toBe(2);
     server.complete(op.name);
     await jest.advanceTimersByTimeAsync(1_000);
     await p;
+  });
+
+  test('decoded metadata nobody looks at is not held: decoded again on the first read, then kept', async () => {
+    const server = new FakeOperationsServer({ waitOperation: false });
+    const { op, counter } = countingDecodes(server);
+    const p = op.promise();
+    server.update(op.name, { metadata: progress(40, 'encoding') });
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(counter.decodes).toBe(2); // each new state once (a DecodeError would end the wait), nothing kept
+    const first = op.metadata;
+    expect(first).toEqual({ percent: 40, stage: 'encoding' });
+    expect(counter.decodes).toBe(3); // decoded again when asked for
+    expect(op.metadata).toBe(first);
+    expect(op.snapshot.metadata).toBe(first);
+    server.update(op.name, { metadata: progress(70, 'encoding') });
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(op.metadata).toEqual({ percent: 70, stage: 'encoding' });
+    expect(counter.decodes).toBe(4); // read once: kept from then on
+    server.complete(op.name, result('gs://b/o'));
+    await jest.advanceTimersByTimeAsync(1_000);
+    await expect(p).resolves.toMatchObject({ uri: 'gs://b/o' });
+    expect(op.snapshot).toMatchObject({ done: true, metadata: { percent: 70 }, response: { uri: 'gs://b/o' } });
+  });
+
+  test('metadata that does not decode ends the wait with DecodeError, also with nobody listening', async () => {
+    const server = new FakeOperationsServer({ waitOperation: false });
+    const op = new LongRunningOperation(server.create({ metadata: progress(1) }), {
+      ...options(server),
+      polling: { initialDelayMs: 1000, jitter: false, multiplier: 1 },
+    });
+    const p = op.promise();
+    server.update(op.name, { metadata: { typeUrl: PROGRESS_URL, value: new Uint8Array([0x0a, 0xff, 0xff]) } });
+    const rejected = expect(p).rejects.toMatchObject({ name: 'DecodeError', typeUrl: PROGRESS_URL });
+    await jest.advanceTimersByTimeAsync(1_000);
+    await rejected;
+    expect(op.metadata).toEqual({ percent: 1, stage: '' }); // the last state that decoded
   });
 
   test('unknown response type → DecodeError naming the type URL', async () => {

@@ -2,7 +2,8 @@
  * Heap composition of pending operations: takes a heap snapshot before and
  * after creating N waiting operations and prints the object kinds that grew,
  * by retained count and self size (per operation).
- * Run: node --expose-gc --import tsx bench/profile/heap-classes.ts [library|grpc]
+ * Run: node --expose-gc --import tsx bench/profile/heap-classes.ts [library|grpc|polled]
+ * (polled: a loopback gRPC server answers each operation's first poll, then all sleep)
  * (LONGRUNNING_BENCH_LIB=<bundle from bench/run.ts> to measure the built library; RETAINERS='' to skip retainers)
  */
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -38,7 +39,7 @@ function census(): Map<string, { count: number; size: number }> {
   gc();
   const file = writeHeapSnapshot(path.join(os.tmpdir(), `lr-heap-${process.pid}-${Date.now()}.heapsnapshot`));
   const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
-  unlinkSync(file);
+  if (process.env.KEEP_SNAPSHOT) console.log("snapshot", file); else unlinkSync(file);
   const fields = snap.snapshot.meta.node_fields;
   const types = snap.snapshot.meta.node_types[0];
   const width = fields.length;
@@ -106,10 +107,20 @@ async function main(): Promise<void> {
   const registry = oursRegistry();
   let transport: OperationsTransport = hangingTransport();
   let server: grpc.Server | undefined;
-  if (mode === 'grpc') {
+  if (mode === 'grpc' || mode === 'polled') {
     server = new grpc.Server();
     const hang = () => undefined;
-    server.addService(operationsServiceDefinition, { GetOperation: hang, WaitOperation: hang, CancelOperation: hang, DeleteOperation: hang, ListOperations: hang });
+    // 'polled': every GetOperation answers at once, not done, with newer metadata; no WaitOperation.
+    const polled = smallProgress(1);
+    const answer = (call: grpc.ServerUnaryCall<{ name: string }, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+      callback(null, { name: call.request.name, done: false, metadata: { typeUrl: polled.typeUrl, value: Buffer.from(polled.value!) } });
+    const unimplemented = (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'no' } as grpc.ServiceError);
+    server.addService(
+      operationsServiceDefinition,
+      mode === 'polled'
+        ? { GetOperation: answer, WaitOperation: unimplemented, CancelOperation: hang, DeleteOperation: hang, ListOperations: hang }
+        : { GetOperation: hang, WaitOperation: hang, CancelOperation: hang, DeleteOperation: hang, ListOperations: hang },
+    );
     const port = await new Promise<number>((res, rej) => server!.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
     const t = grpcTransport({ address: `127.0.0.1:${port}` });
     await t.getOperation('warm', { timeoutMs: 200 }).catch(() => undefined);
@@ -120,12 +131,16 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 100));
   const before = census();
   const ops: unknown[] = [];
+  // One options object for all, as an OperationsClient (or the bench's client) shares it.
+  // 'polled': one poll soon after the start, the next one long after the census.
+  const options =
+    mode === 'polled' ? { transport, decode: registry, polling: { initialDelayMs: 100, multiplier: 1000, maxDelayMs: 600_000 } } : { transport, decode: registry };
   for (let i = 0; i < N; i++) {
-    const op = new LongRunningOperation({ name: `operations/${i}`, done: false, metadata: { typeUrl: md.typeUrl, value: new Uint8Array(md.value!) } }, { transport, decode: registry });
+    const op = new LongRunningOperation({ name: `operations/${i}`, done: false, metadata: { typeUrl: md.typeUrl, value: new Uint8Array(md.value!) } }, options);
     op.promise().catch(() => undefined);
     ops.push(op);
   }
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, mode === 'polled' ? Number(process.env.SETTLE_MS ?? 4000) : 500));
   const after = census();
   const rows: { key: string; count: number; size: number }[] = [];
   let total = 0;

@@ -575,7 +575,8 @@ function compileDecoder(p: FastPlan): FieldsDecoder {
       cases.push(`case ${tagOf(id, 2)}: if (${v} === undefined) ${v} = {}; readMapEntry(r, F[${i}], 2, ${v}, end, depth); break;`);
     } else if (f.repeated) {
       const push = f.kind === K_MESSAGE ? 'readSub(r, F[' + i + '], end, depth)' : scalarExpr(f, i);
-      cases.push(`case ${tagOf(id, f.wire)}: if (${v} === undefined) ${v} = []; ${v}.push(${push}); break;`);
+      // The first element as a literal of one: push() on an empty array reserves 17 slots.
+      cases.push(`case ${tagOf(id, f.wire)}: if (${v} === undefined) ${v} = [${push}]; else ${v}.push(${push}); break;`);
       if (f.packable) {
         cases.push(`case ${tagOf(id, 2)}: if (${v} === undefined) ${v} = []; readPacked(r, F[${i}], ${v}, end); break;`);
       }

@@ -28,17 +28,33 @@ export function checkResource(raw: unknown, expectedName: string): OperationReso
   }
   const done = raw.done ?? false;
   if (typeof done !== 'boolean') throw new InvalidOperationError(`${where}: done is ${describe(done)}, not a boolean`);
-  const resource: OperationResource = { name: name || expectedName, done };
-  if (raw.metadata != null) resource.metadata = checkAny(raw.metadata, `${where}: metadata`);
-  if (raw.error != null) resource.error = checkStatus(raw.error, `${where}: error`);
-  if (raw.response != null) resource.response = checkAny(raw.response, `${where}: response`);
-  if (resource.error && resource.response) {
+  const metadata = raw.metadata != null ? checkAny(raw.metadata, `${where}: metadata`) : undefined;
+  const error = raw.error != null ? checkStatus(raw.error, `${where}: error`) : undefined;
+  const response = raw.response != null ? checkAny(raw.response, `${where}: response`) : undefined;
+  if (error && response) {
     throw new InvalidOperationError(`${where}: the server returned both error and response`);
   }
-  if (!done && (resource.error || resource.response)) {
+  if (!done && (error || response)) {
     throw new InvalidOperationError(`${where}: the server returned a result on an operation that is not done`);
   }
-  return resource;
+  // The expected name's own string where they are equal: a pending operation keeps one copy.
+  return resourceOf(expectedName || name, done, metadata, error, response);
+}
+
+/**
+ * An OperationResource built as one object literal per shape: a property added
+ * after the literal would sit in a separate array (40 bytes more per resource,
+ * and a pending operation holds one for as long as it waits).
+ */
+function resourceOf(name: string, done: boolean, metadata: AnyMessage | undefined, error: RpcStatus | undefined, response: AnyMessage | undefined): OperationResource {
+  if (metadata) {
+    if (error) return { name, done, metadata, error };
+    if (response) return { name, done, metadata, response };
+    return { name, done, metadata };
+  }
+  if (error) return { name, done, error };
+  if (response) return { name, done, response };
+  return { name, done };
 }
 
 /**
@@ -52,19 +68,19 @@ export function checkAny(raw: unknown, where: string): AnyMessage {
   if (typeof typeUrl !== 'string' || typeUrl === '' || typeUrl.length > MAX_TYPE_URL) {
     throw new InvalidOperationError(`${where} has an invalid type URL (${describe(typeUrl)})`);
   }
-  const any: AnyMessage = { typeUrl };
-  if (value != null) {
-    if (!(value instanceof Uint8Array)) throw new InvalidOperationError(`${where} (${typeUrl}) has a value of type ${describe(value)}, not bytes`);
-    any.value = value;
+  if (value != null && !(value instanceof Uint8Array)) {
+    throw new InvalidOperationError(`${where} (${typeUrl}) has a value of type ${describe(value)}, not bytes`);
   }
+  const bytes = value as Uint8Array | null | undefined;
   if (json != null) {
     if (!isRecord(json)) throw new InvalidOperationError(`${where} (${typeUrl}) has JSON of type ${describe(json)}, not an object`);
     if (jsonDepthExceeds(json, MAX_JSON_NESTING_DEPTH)) {
       throw new InvalidOperationError(`${where} (${typeUrl}) has JSON nested deeper than ${MAX_JSON_NESTING_DEPTH} levels`);
     }
-    any.json = json;
+    return bytes != null ? { typeUrl, value: bytes, json } : { typeUrl, json };
   }
-  return any;
+  // One literal per shape, as for the resource.
+  return bytes != null ? { typeUrl, value: bytes } : { typeUrl };
 }
 
 /** Checks one `google.rpc.Status`: an integer non-zero code, a string message, an array of Any details. */

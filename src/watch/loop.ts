@@ -12,9 +12,9 @@ import { debugLog } from '../telemetry/log.js';
 import { startWaitSpan, type TraceContext, type WaitSpan } from '../telemetry/tracing.js';
 import { Code, codeName, type OperationsTransport } from '../types.js';
 import type { Clock } from './clock.js';
-import { engineFor, type Engine, type PendingCall, type RpcMethod } from './engine.js';
+import { engineFor, type CallRequest, type Engine, type PendingCall, type RpcMethod } from './engine.js';
 import { backoffCap, type PollingPolicy, type RetryPolicy } from './policy.js';
-import { ProgressEstimate, progressPercent } from './progress.js';
+import { ProgressEstimate } from './progress.js';
 import { isRetryable, retryAfterFailure } from './retry.js';
 import { sleepOn, timersOf, type TimerEntry, type TimerHandler, type TimerQueue } from './timers.js';
 
@@ -24,6 +24,10 @@ export const APPLY: unique symbol = Symbol('longrunning.watch.apply');
 export const WANTS_PROGRESS: unique symbol = Symbol('longrunning.watch.wantsProgress');
 /** Key of {@link WatchTarget}'s latest decoded metadata. */
 export const METADATA: unique symbol = Symbol('longrunning.watch.metadata');
+/** Key of {@link WatchTarget}'s progress reading. */
+export const PROGRESS: unique symbol = Symbol('longrunning.watch.progress');
+/** Key of {@link WatchTarget}'s source of the progress reading. */
+export const PROGRESS_SOURCE: unique symbol = Symbol('longrunning.watch.progressSource');
 /** Key of {@link WatchTarget}'s retry notice. */
 export const ON_RETRY: unique symbol = Symbol('longrunning.watch.onRetry');
 /** Key of {@link WatchTarget}'s end notice. */
@@ -37,8 +41,12 @@ export interface WatchTarget {
   [APPLY](resource: unknown): boolean;
   /** True while someone wants progress, which caps each WaitOperation at the progress interval. */
   [WANTS_PROGRESS](): boolean;
-  /** The latest decoded metadata (progress-aware polling reads it). */
+  /** The latest decoded metadata (for the user's `polling.nextDelay`). */
   [METADATA](): unknown;
+  /** Progress the latest metadata reports, in percent (progress-aware polling reads it). */
+  [PROGRESS](): number | undefined;
+  /** What the latest progress was read from: the same object until the metadata changes. */
+  [PROGRESS_SOURCE](): unknown;
   /** Called before each retry of a failed call. */
   [ON_RETRY](error: RpcError, info: { method: string; attempt: number; delayMs: number }): void;
   /** Called once when the run ended by itself: done (no error) or failed; never after {@link Watch.stop}. */
@@ -86,18 +94,6 @@ export function waitOperationUnavailable(transport: OperationsTransport, clock: 
   return engineFor(transport, clock).waitSupport === 'no';
 }
 
-/** One call the loop makes: what to send, how to retry it, and where its final outcome goes. */
-interface CallPlan {
-  readonly method: RpcMethod;
-  readonly timeoutMs: number;
-  readonly run: (signal: AbortSignal, timeoutMs: number) => Promise<unknown>;
-  readonly retry: RetryPolicy;
-  /** A WaitOperation, held open: it takes a wait slot. */
-  readonly long: boolean;
-  /** The answer, or the error that ended the retries. */
-  readonly then: (ok: boolean, value: unknown) => void;
-}
-
 type Phase = 'idle' | 'sleeping' | 'calling' | 'retrying' | 'parked' | 'ended';
 
 /**
@@ -111,13 +107,17 @@ type Phase = 'idle' | 'sleeping' | 'calling' | 'retrying' | 'parked' | 'ended';
  * `onEnd` (nothing of it is left afterwards: no timer, no call); `wake()` cuts
  * a sleep short so it polls now.
  */
-export class Watch implements TimerHandler {
+export class Watch implements TimerHandler, TimerEntry, CallRequest {
   private phase: Phase = 'idle';
   /** What the armed timer does: poll, or decide again (after an early-returned WaitOperation). */
   private pollOnTimer = false;
   private readonly engine: Engine;
   private readonly timers: TimerQueue;
-  private timer?: TimerEntry;
+  // Its own entry in the timer queue while it sleeps (TimerEntry): nothing allocated per sleep.
+  /** @internal */ due = 0;
+  /** @internal Position in the timer queue's heap, -1 while not asleep. */ index = -1;
+  /** @internal */ seq = 0;
+  /** @internal */ readonly fire: TimerHandler = this;
   private call?: PendingCall;
   private unpark?: () => void;
   private retrying?: AbortController;
@@ -135,6 +135,13 @@ export class Watch implements TimerHandler {
   private fromEstimate = false;
   private estimateMisses = 0;
   private estimatedFrom?: unknown;
+  /** The call in flight (or being retried) is a WaitOperation, else a GetOperation. */
+  private callIsWait = false;
+  /** Deadline of the call in flight. */
+  timeoutMs = 0;
+  /** Of the WaitOperation in flight: the timeout it sends, and when it was sent. */
+  private waitTimeoutMs = 0;
+  private waitSentAt = 0;
 
   constructor(
     private readonly target: WatchTarget,
@@ -150,7 +157,6 @@ export class Watch implements TimerHandler {
 
   /** The armed sleep ended. */
   onTimer(): void {
-    this.timer = undefined;
     this.phase = 'idle';
     if (this.pollOnTimer) this.pollNow();
     else this.step();
@@ -193,8 +199,7 @@ export class Watch implements TimerHandler {
   /** While sleeping, polls now and starts the schedule over (after cancel()). */
   wake(): void {
     if (this.phase !== 'sleeping') return;
-    this.timers.cancel(this.timer);
-    this.timer = undefined;
+    this.timers.cancel(this);
     this.attempt = 0;
     this.delayNextPoll = false;
     this.phase = 'idle';
@@ -202,8 +207,7 @@ export class Watch implements TimerHandler {
   }
 
   private cleanup(): void {
-    this.timers.cancel(this.timer);
-    this.timer = undefined;
+    this.timers.cancel(this);
     this.call?.abort();
     this.call = undefined;
     this.unpark?.();
@@ -274,7 +278,7 @@ export class Watch implements TimerHandler {
     }
     this.phase = 'sleeping';
     this.pollOnTimer = thenPoll;
-    this.timer = this.timers.schedule(ms, this);
+    this.timers.scheduleEntry(this, ms);
   }
 
   // ---- WaitOperation ----
@@ -283,18 +287,10 @@ export class Watch implements TimerHandler {
     const { config, target } = this;
     const wanted = target[WANTS_PROGRESS]() ? Math.min(config.waitTimeoutMs, config.progressIntervalMs) : config.waitTimeoutMs;
     const timeoutMs = this.probing ? Math.min(wanted, PROBE_TIMEOUT_MS) : wanted;
-    const deadlineMs = timeoutMs + config.waitGraceMs(timeoutMs);
-    const started = config.clock.now();
-    const name = target.name;
     if (this.span) this.span.waits++;
-    this.issue({
-      method: 'WaitOperation',
-      timeoutMs: deadlineMs,
-      run: (signal, t) => config.transport.waitOperation!(name, timeoutMs, { signal, timeoutMs: t }),
-      retry: config.retry,
-      long: true,
-      then: (ok, value) => this.onWaitAnswer(ok, value, timeoutMs, started),
-    });
+    this.waitTimeoutMs = timeoutMs;
+    this.waitSentAt = config.clock.now();
+    this.issue(true, timeoutMs + config.waitGraceMs(timeoutMs));
   }
 
   private onWaitAnswer(ok: boolean, value: unknown, timeoutMs: number, started: number): void {
@@ -341,20 +337,13 @@ export class Watch implements TimerHandler {
     }
     this.polls++;
     this.delayNextPoll = true;
-    const { config } = this;
-    const name = this.target.name;
-    this.issue({
-      method: 'GetOperation',
-      timeoutMs: config.rpcTimeoutMs,
-      run: (signal, t) => config.transport.getOperation(name, { signal, timeoutMs: t }),
-      retry: pollRetryPolicy(config.retry),
-      long: false,
-      then: (ok, value) => {
-        this.forceGet = false;
-        if (!ok) this.end(value);
-        else if (!this.applyAnswer(value)) this.step();
-      },
-    });
+    this.issue(false, this.config.rpcTimeoutMs);
+  }
+
+  private onPollAnswer(ok: boolean, value: unknown): void {
+    this.forceGet = false;
+    if (!ok) this.end(value);
+    else if (!this.applyAnswer(value)) this.step();
   }
 
   /** The delay before the next poll: the backoff, replaced by the progress estimate (see ProgressEstimate), then the user's hook, within maxPollingMs. */
@@ -424,63 +413,83 @@ export class Watch implements TimerHandler {
   }
 
   private observeProgress(): void {
-    const metadata = this.target[METADATA]();
-    if (metadata === undefined) return;
-    // Decoded metadata is the same object while its bytes stay the same: read it once.
-    const percent = metadata === this.estimatedFrom ? undefined : progressPercent(metadata);
-    this.estimatedFrom = metadata;
+    const source = this.target[PROGRESS_SOURCE]();
+    // The metadata is the same object while its bytes stay the same: read it once.
+    if (source === undefined || source === this.estimatedFrom) return;
+    this.estimatedFrom = source;
+    const percent = this.target[PROGRESS]();
     if (percent === undefined) return;
     (this.estimate ??= new ProgressEstimate()).observe(this.config.clock.now(), percent);
   }
 
-  /**
-   * Makes one call through the engine; a retryable failure goes on to p-retry.
-   * `then` gets the final outcome (the answer, or the error that ended the retries).
-   */
-  private issue(plan: CallPlan): void {
-    const { method, timeoutMs, run, retry, long, then } = plan;
-    this.phase = 'calling';
-    const name = this.target.name;
-    this.call = this.engine.call(
-      {
-        method,
-        name,
-        timeoutMs,
-        run,
-        parent: this.span?.context,
-        done: (ok, value) => {
-          this.call = undefined;
-          if (this.phase === 'ended') return;
-          this.phase = 'idle';
-          if (this.probing && !ok && !isRpcCode(value, Code.UNIMPLEMENTED)) {
-            // No verdict from this probe: let others go on (they poll once) while this one retries or decides.
-            this.probing = false;
-            this.engine.endProbe('unknown');
-          }
-          if (ok || retry.retries === 0 || !isRetryable(value, retry)) then(ok, value);
-          else this.retry(value, plan);
-        },
-      },
-      long,
-    );
+  // ---- the call in flight: the Watch is its own CallRequest (no objects or closures per call) ----
+
+  /** Of the call in flight. */
+  get method(): RpcMethod {
+    return this.callIsWait ? 'WaitOperation' : 'GetOperation';
+  }
+  /** Of the call in flight: the operation's latest name. */
+  get name(): string {
+    return this.target.name;
+  }
+  /** The wait span (tracing on): the parent of the call's span. */
+  get parent(): TraceContext | undefined {
+    return this.span?.context;
   }
 
-  private retry(error: RpcError, plan: CallPlan): void {
-    const { method, timeoutMs, run, retry, long, then } = plan;
+  /** Sends the call in flight (the engine calls this, also for each retry). */
+  run(signal: AbortSignal, timeoutMs: number): Promise<unknown> {
+    const { transport } = this.config;
+    const name = this.target.name;
+    return this.callIsWait ? transport.waitOperation!(name, this.waitTimeoutMs, { signal, timeoutMs }) : transport.getOperation(name, { signal, timeoutMs });
+  }
+
+  /** Makes one call through the engine: a WaitOperation (held open: a wait slot) or a GetOperation. */
+  private issue(isWait: boolean, timeoutMs: number): void {
+    this.callIsWait = isWait;
+    this.timeoutMs = timeoutMs;
+    this.phase = 'calling';
+    this.call = this.engine.call(this, isWait);
+  }
+
+  /** The engine's answer to the call in flight; a retryable failure goes on to p-retry. */
+  done(ok: boolean, value: unknown): void {
+    this.call = undefined;
+    if (this.phase === 'ended') return;
+    this.phase = 'idle';
+    if (ok) return this.answered(true, value);
+    if (this.probing && !isRpcCode(value, Code.UNIMPLEMENTED)) {
+      // No verdict from this probe: let others go on (they poll once) while this one retries or decides.
+      this.probing = false;
+      this.engine.endProbe('unknown');
+    }
+    const retry = this.callIsWait ? this.config.retry : pollRetryPolicy(this.config.retry);
+    if (retry.retries === 0 || !isRetryable(value, retry)) this.answered(false, value);
+    else this.retry(value, retry);
+  }
+
+  /** The final outcome of the call (the answer, or the error that ended the retries). */
+  private answered(ok: boolean, value: unknown): void {
+    if (this.callIsWait) this.onWaitAnswer(ok, value, this.waitTimeoutMs, this.waitSentAt);
+    else this.onPollAnswer(ok, value);
+  }
+
+  private retry(error: RpcError, retry: RetryPolicy): void {
     this.phase = 'retrying';
     const controller = new AbortController();
     this.retrying = controller;
     const { clock } = this.config;
-    const name = this.target.name;
-    retryAfterFailure(error, () => this.engine.callPromise({ method, name, timeoutMs, run, parent: this.span?.context }, controller.signal, long), {
+    const method = this.method;
+    const request = { method, name: this.target.name, timeoutMs: this.timeoutMs, run: (signal: AbortSignal, t: number) => this.run(signal, t), parent: this.span?.context };
+    retryAfterFailure(error, () => this.engine.callPromise(request, controller.signal, this.callIsWait), {
       retry,
       random: () => clock.random(),
       sleep: (ms, signal) => sleepOn(this.timers, ms, signal),
       signal: controller.signal,
       onRetry: (err, attempt, delayMs) => this.retried(err, { method, attempt, delayMs }),
     }).then(
-      (value) => this.afterRetry(controller, true, value, then),
-      (err: unknown) => this.afterRetry(controller, false, err, then),
+      (value) => this.afterRetry(controller, true, value),
+      (err: unknown) => this.afterRetry(controller, false, err),
     );
   }
 
@@ -502,10 +511,10 @@ export class Watch implements TimerHandler {
     this.target[ON_RETRY](error, info);
   }
 
-  private afterRetry(controller: AbortController, ok: boolean, value: unknown, then: (ok: boolean, value: unknown) => void): void {
+  private afterRetry(controller: AbortController, ok: boolean, value: unknown): void {
     if (controller.signal.aborted || this.phase === 'ended') return;
     this.retrying = undefined;
     this.phase = 'idle';
-    then(ok, value);
+    this.answered(ok, value);
   }
 }

@@ -21,7 +21,7 @@ export interface TimerEntry {
   /** Position in the heap, -1 once fired or cancelled. */
   index: number;
   /** Order of scheduling, so entries due together fire first-in first-out. */
-  readonly seq: number;
+  seq: number;
   /** Called once at `due` (or later), unless cancelled first: a function, or an object's `onTimer()` (no closure needed). */
   readonly fire: (() => void) | TimerHandler;
 }
@@ -62,11 +62,22 @@ export class TimerQueue {
 
   /** Calls `fire` after `delayMs` (never less than 0; any length, re-armed past {@link MAX_TIMER_MS}). */
   schedule(delayMs: number, fire: (() => void) | TimerHandler): TimerEntry {
-    const entry: TimerEntry = { due: this.clock.now() + Math.max(0, delayMs), index: this.heap.length, seq: this.order++, fire };
+    const entry: TimerEntry = { due: 0, index: -1, seq: 0, fire };
+    this.scheduleEntry(entry, delayMs);
+    return entry;
+  }
+
+  /**
+   * Schedules an entry that is not pending: an object can be its own entry
+   * (a watch loop is, with `fire` itself), so a sleep allocates nothing.
+   */
+  scheduleEntry(entry: TimerEntry, delayMs: number): void {
+    entry.due = this.clock.now() + Math.max(0, delayMs);
+    entry.index = this.heap.length;
+    entry.seq = this.order++;
     this.heap.push(entry);
     this.up(entry.index);
     this.arm();
-    return entry;
   }
 
   /** Removes an entry that has not fired; a no-op for one that has. */
