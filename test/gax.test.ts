@@ -516,6 +516,22 @@ describe('gax message and error conversions', () => {
     expect(rpcErrorFromGax(garbage)).toMatchObject({ code: 3, rawMessage: 'bad', details: [] });
   });
 
+  it("maps google-gax 6's UNAVAILABLE for a 2xx body its fallback cannot decode to INTERNAL, and nothing else", () => {
+    // gax 6 wraps the decoder's own error: new GoogleError(err.message), code 14, cause err.
+    const undecodable = (cause: Error) => Object.assign(new Error(cause.message), { code: Code.UNAVAILABLE, cause });
+    expect(rpcErrorFromGax(undecodable(new SyntaxError(`Unexpected token '<', "<html>" is not valid JSON`)))).toMatchObject({ code: Code.INTERNAL });
+    expect(rpcErrorFromGax(undecodable(new Error('googleProtobufAnyFromProto3JSON: cannot find type google.rpc.ErrorInfo')))).toMatchObject({
+      code: Code.INTERNAL,
+      rawMessage: 'googleProtobufAnyFromProto3JSON: cannot find type google.rpc.ErrorInfo',
+    });
+    // Requests that got no answer stay UNAVAILABLE: a lost connection, a system error, an HTTP 503.
+    const fetchFailed = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+    expect(rpcErrorFromGax(undecodable(fetchFailed))).toMatchObject({ code: Code.UNAVAILABLE });
+    expect(rpcErrorFromGax(undecodable(Object.assign(new Error('getaddrinfo EAI_AGAIN'), { code: 'EAI_AGAIN' })))).toMatchObject({ code: Code.UNAVAILABLE });
+    expect(rpcErrorFromGax(Object.assign(undecodable(new Error('unavailable')), { httpStatusCode: 503 }))).toMatchObject({ code: Code.UNAVAILABLE });
+    expect(rpcErrorFromGax(Object.assign(new Error('try later'), { code: Code.UNAVAILABLE }))).toMatchObject({ code: Code.UNAVAILABLE });
+  });
+
   it('rejects things that are not gax objects', () => {
     expect(() => gaxTransport({} as GaxOperationsClient)).toThrow(TypeError);
     expect(() => fromGaxOperation({} as GaxOperation)).toThrow(TypeError);

@@ -329,12 +329,32 @@ function codeWithoutStatus(error: unknown, message: string): number {
 }
 
 /**
+ * Whether a gax failure is google-gax 6's REST fallback reporting a 2xx
+ * answer it could not decode (a body that is not JSON, or JSON its protos
+ * cannot read, such as an `Any` of a type the client's protos lack). gax 6
+ * gives those UNAVAILABLE, the code it uses for requests that got no
+ * response, which would make the watch retry a body that will not change.
+ * Recognised by shape: a GoogleError without `httpStatusCode` wrapping the
+ * decoder's own error (same message; no code, status, response or cause of
+ * its own), on no lost connection.
+ */
+function isUndecodableResponse(e: Obj, error: unknown): boolean {
+  if (e.code !== Code.UNAVAILABLE || e.httpStatusCode != null || !isObject(e.cause) || isConnectionLoss(error)) return false;
+  const cause = e.cause;
+  return (
+    typeof cause.message === 'string' && cause.message === e.message &&
+    cause.code === undefined && cause.status === undefined && cause.response === undefined && cause.cause === undefined
+  );
+}
+
+/**
  * A google-gax failure (a grpc-js ServiceError or gax `GoogleError` with a
  * numeric `code`; `grpc-status-details-bin` in `metadata`; REST errors with
  * `details` as Any objects) → {@link RpcError} with the canonical code and
  * the details decoded. A call lost with its connection is UNAVAILABLE (a
  * GOAWAY or session closed over gRPC, a reset or a body cut off over the REST
- * fallback); a request the REST fallback has no URL for is UNIMPLEMENTED; a
+ * fallback); a 2xx answer the REST fallback cannot decode is INTERNAL (google-gax 6
+ * calls it UNAVAILABLE); a request the REST fallback has no URL for is UNIMPLEMENTED; a
  * closed client is FAILED_PRECONDITION; any other failure without a code is UNKNOWN.
  *
  * @example
@@ -349,7 +369,8 @@ export function rpcErrorFromGax(error: unknown, registry: TypeRegistry = TypeReg
   }
   const e = error as unknown as Obj;
   const rawMessage = typeof e.details === 'string' ? e.details : typeof e.message === 'string' ? e.message : String(error);
-  const given = canonicalCode(e.code);
+  // A 2xx answer gax 6 could not decode is INTERNAL, as restTransport reports a 2xx body it cannot parse.
+  const given = isUndecodableResponse(e, error) ? Code.INTERNAL : canonicalCode(e.code);
   const code = canonicalGrpcCode(given ?? codeWithoutStatus(error, rawMessage), rawMessage);
   let details: DecodedDetail[] = [];
   try {
