@@ -55,7 +55,8 @@ import {
 const BENCH_DIR = __dirname;
 const ROOT = path.resolve(BENCH_DIR, '..');
 /** Node flags of every child: TypeScript through tsx, and global.gc for heap measurements. */
-const CHILD_EXEC_ARGV = ['--import', 'tsx', '--expose-gc'];
+/** Node options of every child (LONGRUNNING_BENCH_CHILD_ARGS adds some for a diagnosis, e.g. '--trace-gc'). */
+const CHILD_EXEC_ARGV = ['--import', 'tsx', '--expose-gc', ...(process.env.LONGRUNNING_BENCH_CHILD_ARGS?.split(' ').filter(Boolean) ?? [])];
 /** Where the library bundle the clients load is built (node_modules/.cache: ignored by git, resolves dependencies). */
 let libBundle = path.join(ROOT, 'node_modules', '.cache', 'longrunning-bench', `lib-${process.pid}.cjs`);
 
@@ -164,11 +165,14 @@ function log(message: string): void {
 // Child processes
 // ---------------------------------------------------------------------------
 
-/** Set from --cpu-prof: client processes write `<dir>/<run>.cpuprofile`. */
+/**
+ * Set from --cpu-prof: client processes write `<dir>/<run>/*.cpuprofile`, one file per thread (tsx's loader
+ * thread has its own; bench/profile/summarize.ts takes the one with the most samples).
+ */
 let cpuProfileDir: string | undefined;
 
 function spawnChild(file: string, profileName?: string, extraEnv: Record<string, string> = {}, extraArgv: string[] = []): ChildProcess {
-  const profile = cpuProfileDir && profileName ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, `--cpu-prof-name=${profileName}.cpuprofile`] : [];
+  const profile = cpuProfileDir && profileName ? ['--cpu-prof', `--cpu-prof-dir=${path.join(cpuProfileDir, profileName)}`] : [];
   return fork(path.join(BENCH_DIR, file), [], {
     cwd: ROOT,
     execArgv: [...CHILD_EXEC_ARGV, ...extraArgv, ...profile],

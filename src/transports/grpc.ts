@@ -13,7 +13,7 @@ import { decodeDetails, decodeStatusBytes } from '../codec/status.js';
 import { anyFromMessage, decodeOperation, operationFromMessage, statusFromMessage } from '../codec/operation-binary.js';
 import { CancelPacer, type CancelPacing } from './cancel-pacer.js';
 import { canonicalGrpcCode } from './grpc-codes.js';
-import { resolveProvider } from './provider.js';
+import { convertProvided, resolveProvider } from './provider.js';
 import { setRpcSystem, traceHeaders } from '../telemetry/tracing.js';
 import {
   Code,
@@ -429,38 +429,48 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
           Math.max(0, deadline - Date.now()),
         );
       }
-      metadataFor().then(
-        (metadata) => {
-          if (settled) return;
-          clearTimeout(metadataTimer);
-          if (options.waitForReady) metadata.setOptions({ ...metadata.getOptions(), waitForReady: true });
-          if (propagated) for (const key of Object.keys(propagated)) metadata.set(key, propagated[key]!);
-          const callOptions: grpc.CallOptions = {};
-          if (deadline !== undefined) callOptions.deadline = deadline;
-          try {
-            call = client.makeUnaryRequest<ProtoObject, ProtoObject>(
-              definition.path,
-              definition.requestSerialize,
-              definition.responseDeserialize,
-              request,
-              metadata,
-              callOptions,
-              (error, response) => {
-                ended = true;
-                if (call) pacer.forget(call);
-                if (settled) return;
-                finish();
-                if (error) reject(rpcErrorFromServiceError(error, registry));
-                else resolve(response ?? {});
-              },
-            );
-          } catch (err) {
-            const message = err instanceof Error ? err.message : String(err);
-            giveUp(new RpcError(Code.FAILED_PRECONDITION, `cannot start call: ${message}`, { cause: err }));
-          }
-        },
-        (err: unknown) => giveUp(err),
-      );
+      const start = (metadata: grpc.Metadata): void => {
+        if (settled) return;
+        clearTimeout(metadataTimer);
+        if (options.waitForReady) metadata.setOptions({ ...metadata.getOptions(), waitForReady: true });
+        if (propagated) for (const key of Object.keys(propagated)) metadata.set(key, propagated[key]!);
+        const callOptions: grpc.CallOptions = {};
+        if (deadline !== undefined) callOptions.deadline = deadline;
+        try {
+          call = client.makeUnaryRequest<ProtoObject, ProtoObject>(
+            definition.path,
+            definition.requestSerialize,
+            definition.responseDeserialize,
+            request,
+            metadata,
+            callOptions,
+            (error, response) => {
+              ended = true;
+              if (call) pacer.forget(call);
+              if (settled) return;
+              finish();
+              if (error) reject(rpcErrorFromServiceError(error, registry));
+              else resolve(response ?? {});
+            },
+          );
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          giveUp(new RpcError(Code.FAILED_PRECONDITION, `cannot start call: ${message}`, { cause: err }));
+        }
+      };
+      if (typeof options.metadata === 'function') {
+        metadataFor().then(start, (err: unknown) => giveUp(err));
+      } else {
+        // Static metadata (or none): no promise and no extra turn before the call.
+        let metadata: grpc.Metadata;
+        try {
+          metadata = convertProvided(options.metadata, 'metadata', toMetadata);
+        } catch (err) {
+          giveUp(err);
+          return;
+        }
+        start(metadata);
+      }
     });
   }
 

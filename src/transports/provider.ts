@@ -32,6 +32,11 @@ export async function resolveProvider<T, R>(
   } else {
     init = source;
   }
+  return convertProvided(init, what, convert);
+}
+
+/** Converts a provided value at once (a source that is not a function needs no promise); a refused value is INVALID_ARGUMENT. */
+export function convertProvided<T, R>(init: T | undefined, what: string, convert: (init: T | undefined) => R): R {
   try {
     return convert(init);
   } catch (err) {
