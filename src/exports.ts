@@ -46,6 +46,7 @@ export type {
   GaxListOperationsRequest,
   GaxOperation,
   GaxOperationsClient,
+  GaxTransport,
   GaxTransportOptions,
 } from './transports/gax.js';
 export type { GaxOperationOptions } from './gax-operation.js';

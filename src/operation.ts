@@ -889,11 +889,42 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
 /** What an operation derives from its options: validated once, shared by every operation built from the same values. */
 interface Settings {
   source: readonly unknown[];
+  /** The source's values as they were (plain objects and arrays copied), for {@link sameOptionValue}. */
+  values: readonly unknown[];
   config: WatchConfig;
   decoders: Decoders<never, never>;
 }
 
 const settingsCache = new WeakMap<object, Settings>();
+/**
+ * The settings last made for each transport: options written inline for each
+ * operation (`new LongRunningOperation(r, { transport, polling: { … } })` in a
+ * loop) are new objects with the same values, and share them too.
+ */
+const lastSettings = new WeakMap<OperationsTransport, Settings>();
+
+/** A copy of a plain object or array option value (arrays in it copied too), so that later changes to it are seen. */
+function copyOptionValue(value: unknown): unknown {
+  if (Array.isArray(value)) return [...value];
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) copy[k] = Array.isArray(v) ? [...v] : v;
+  return copy;
+}
+
+/** Option values equal as options: the same primitives and functions, or plain objects and arrays of them, one level deep. */
+function sameOptionValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => v === b[i]);
+  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && (ra[k] === rb[k] || (Array.isArray(ra[k]) && sameOptionValue(ra[k], rb[k]))));
+}
 
 function sourceOf(options: OperationOptions<never, never>): unknown[] {
   return [options.transport, options.decode, options.polling, options.retry, options.waitOperation, options.waitTimeoutMs, options.progressIntervalMs, options.rpcTimeoutMs, options.clock];
@@ -906,6 +937,11 @@ function settingsFor<TResponse, TMetadata>(options: OperationOptions<TResponse, 
   const cached = settingsCache.get(options);
   if (cached && cached.source.every((v, i) => v === source[i])) return cached as unknown as { config: WatchConfig; decoders: Decoders<TResponse, TMetadata> };
   const { transport } = options;
+  const last = typeof transport === 'object' && transport !== null ? lastSettings.get(transport) : undefined;
+  if (last && last.values.every((v, i) => sameOptionValue(v, source[i]))) {
+    settingsCache.set(options, last);
+    return last as unknown as { config: WatchConfig; decoders: Decoders<TResponse, TMetadata> };
+  }
   if (typeof transport !== 'object' || transport === null || typeof transport.getOperation !== 'function') {
     throw new TypeError('longrunning: option transport must be an OperationsTransport');
   }
@@ -924,8 +960,9 @@ function settingsFor<TResponse, TMetadata>(options: OperationOptions<TResponse, 
     waitGraceMs: waitGrace,
   };
   engineFor(transport, config.clock); // validates the transport's limits now, not at the first wait
-  const settings: Settings = { source, config, decoders: resolveDecoders(options.decode) as Decoders<never, never> };
+  const settings: Settings = { source, values: source.map(copyOptionValue), config, decoders: resolveDecoders(options.decode) as Decoders<never, never> };
   settingsCache.set(options, settings);
+  lastSettings.set(transport, settings);
   return settings as unknown as { config: WatchConfig; decoders: Decoders<TResponse, TMetadata> };
 }
 

@@ -25,6 +25,7 @@ import {
   anyFromGax,
   gaxTransport,
   operationFromGax,
+  type GaxTransport,
   rpcErrorFromGax,
   type GaxOperation,
   type GaxOperationsClient,
@@ -358,7 +359,7 @@ describe('gaxTransport deadlines and mid-call aborts (scripted backend behind se
   let backend: HangingBackend;
   let server: Awaited<ReturnType<typeof serveGrpc>>;
   let client: gax.OperationsClient;
-  let transport: OperationsTransport;
+  let transport: GaxTransport;
   const served: ServedCall[] = [];
 
   beforeEach(async () => {
@@ -394,6 +395,24 @@ describe('gaxTransport deadlines and mid-call aborts (scripted backend behind se
     await transport.waitOperation!('operations/answer', 2_000, { timeoutMs: 5_000 });
     expect(served[1]!.deadlineMs).toBeGreaterThan(4_000);
     expect(served[1]!.deadlineMs).toBeLessThanOrEqual(5_000);
+  });
+
+  it('close() rejects every call in flight at once with FAILED_PRECONDITION, cancels them on the wire, and refuses later calls', async () => {
+    const waits = Array.from({ length: 20 }, (_, i) => transport.waitOperation!(`operations/slow-${i}`, 30_000).catch((err: unknown) => err));
+    const get = transport.getOperation('operations/slow-get').catch((err: unknown) => err);
+    const op = new LongRunningOperation('operations/slow-op', { transport, waitOperation: 'never' });
+    const watched = op.promise().catch((err: unknown) => err);
+    await until(() => backend.seen.length === 22, 'every call to reach the server');
+    const closedAt = Date.now();
+    transport.close();
+    const outcomes = await Promise.all([...waits, get, watched]);
+    expect(Date.now() - closedAt).toBeLessThan(1_000);
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ name: 'RpcError', code: Code.FAILED_PRECONDITION, message: expect.stringContaining('closed') });
+    // Cancelled on the wire, not left to run until their deadlines.
+    await until(() => backend.seen.every((s) => s.aborted !== undefined), 'the server to see every call cancelled');
+    await expect(transport.getOperation('operations/later')).rejects.toMatchObject({ name: 'RpcError', code: Code.FAILED_PRECONDITION });
+    await expect(transport.waitOperation!('operations/later', 1_000)).rejects.toMatchObject({ name: 'RpcError', code: Code.FAILED_PRECONDITION });
+    expect(backend.seen).toHaveLength(22);
   });
 
   it.each(['getOperation', 'cancelOperation', 'deleteOperation', 'waitOperation'] as const)(

@@ -67,6 +67,40 @@ describe('the default schedule', () => {
   });
 });
 
+describe('options written inline for each operation', () => {
+  beforeEach(() => useFakeTime());
+  afterEach(() => {
+    expect(jest.getTimerCount()).toBe(0);
+    jest.useRealTimers();
+  });
+
+  test('share what equal values make, and each operation polls on its own values (also after the caller changed an object it passed)', async () => {
+    const server = new FakeOperationsServer({ waitOperation: false });
+    const start = Date.now();
+    const polled = new Map<string, number[]>();
+    const push = server.calls.push.bind(server.calls);
+    server.calls.push = (...items) => {
+      for (const item of items) if (item.method === 'GetOperation') polled.set(item.name, [...(polled.get(item.name) ?? []), Date.now() - start]);
+      return push(...items);
+    };
+    const polling = { initialDelayMs: 100, multiplier: 1 };
+    const a = new LongRunningOperation(server.create(), { transport: server.transport, polling });
+    const b = new LongRunningOperation(server.create(), { transport: server.transport, polling: { ...polling } });
+    polling.initialDelayMs = 300; // the caller reuses its object with another value
+    const c = new LongRunningOperation(server.create(), { transport: server.transport, polling: { ...polling } });
+    const d = new LongRunningOperation(server.create(), { transport: server.transport, polling: { initialDelayMs: 100, multiplier: 1 }, retry: { codes: [14, 8] } });
+    const waits = [a, b, c, d].map((op) => op.promise());
+    await jest.advanceTimersByTimeAsync(650);
+    for (const op of [a, b, c, d]) server.complete(op.name);
+    await jest.advanceTimersByTimeAsync(1_000);
+    await Promise.all(waits);
+    expect(polled.get(a.name)!.slice(0, 6)).toEqual([100, 200, 300, 400, 500, 600]);
+    expect(polled.get(b.name)!.slice(0, 6)).toEqual([100, 200, 300, 400, 500, 600]);
+    expect(polled.get(c.name)!.slice(0, 2)).toEqual([300, 600]);
+    expect(polled.get(d.name)!.slice(0, 6)).toEqual([100, 200, 300, 400, 500, 600]);
+  });
+});
+
 describe('progress-aware polling', () => {
   beforeEach(() => useFakeTime());
   afterEach(() => {

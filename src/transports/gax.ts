@@ -399,21 +399,29 @@ function settleWithSignal<T>(
   signal: AbortSignal | undefined,
   cancel: (pending: unknown) => void,
   mapError: (err: unknown) => unknown,
+  live?: Set<(reason: unknown) => void>,
 ): Promise<T> {
   if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     let pending: unknown;
-    const onAbort = (): void => {
-      if (settled) return;
+    const stop = (): void => {
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      live?.delete(giveUp);
+    };
+    /** Rejects now and cancels the call (an abort, or the transport's close()). */
+    const giveUp = (reason: unknown): void => {
+      if (settled) return;
+      stop();
       try {
         cancel(pending);
       } catch {
         // the call is gone either way
       }
-      reject(abortReason(signal!));
+      reject(reason);
     };
+    const onAbort = (): void => giveUp(abortReason(signal!));
     try {
       pending = start();
     } catch (err) {
@@ -422,17 +430,16 @@ function settleWithSignal<T>(
       return;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
+    live?.add(giveUp);
     Promise.resolve(pending).then(
       (value) => {
         if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
+        stop();
         resolve(value as T);
       },
       (err: unknown) => {
         if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
+        stop();
         reject(mapError(err));
       },
     );
@@ -514,6 +521,32 @@ function checkClient(client: unknown): asserts client is GaxOperationsClient {
 }
 
 /**
+ * The transport {@link gaxTransport} returns.
+ *
+ * @example
+ * ```ts
+ * const transport: GaxTransport = gaxTransport(client.operationsClient);
+ * transport.close();
+ * ```
+ */
+export interface GaxTransport extends OperationsTransport {
+  /**
+   * Closes the transport (not the client: close that yourself): every call in
+   * flight rejects at once with `RpcError` FAILED_PRECONDITION, as calls made
+   * afterwards do, and is cancelled on the wire at the `cancelPacing` rate.
+   * Without it, a gRPC WaitOperation in flight outlives `client.close()` until
+   * its deadline.
+   *
+   * @example
+   * ```ts
+   * transport.close();
+   * await client.close();
+   * ```
+   */
+  close(): void;
+}
+
+/**
  * An {@link OperationsTransport} over a google-gax `OperationsClient`. Get,
  * Cancel, Delete and List go through the client's own methods (List one page
  * at a time, `autoPaginate: false`); WaitOperation, which the OperationsClient
@@ -522,7 +555,7 @@ function checkClient(client: unknown): asserts client is GaxOperationsClient {
  * `timeoutMs` becomes gax's `timeout`; gax's own retrying is off unless asked
  * for. An aborted signal cancels the gax call and rejects with its reason.
  * Failures reject with {@link RpcError}, details decoded. The transport does
- * not own the client: close the client yourself.
+ * not own the client: `close()` ends the transport's calls, then close the client yourself.
  *
  * @example
  * ```ts
@@ -531,11 +564,18 @@ function checkClient(client: unknown): asserts client is GaxOperationsClient {
  * const op = new LongRunningOperation('projects/p/locations/l/operations/42', { transport });
  * ```
  */
-export function gaxTransport(operationsClient: GaxOperationsClient, options: GaxTransportOptions = {}): OperationsTransport {
+export function gaxTransport(operationsClient: GaxOperationsClient, options: GaxTransportOptions = {}): GaxTransport {
   checkClient(operationsClient);
   const client = operationsClient;
   const registry = options.registry ?? TypeRegistry.default();
   const mapError = (err: unknown): RpcError => rpcErrorFromGax(err, registry);
+  /** Calls not settled yet: `close()` gives them all up. */
+  const live = new Set<(reason: unknown) => void>();
+  let closed = false;
+  const closedError = (): RpcError => new RpcError(Code.FAILED_PRECONDITION, 'this gaxTransport is closed');
+  /** settleWithSignal for this transport: after close(), rejects at once. */
+  const settle = <T>(start: () => unknown, signal: AbortSignal | undefined, cancel: (pending: unknown) => void): Promise<T> =>
+    closed ? Promise.reject(closedError()) : settleWithSignal<T>(start, signal, cancel, mapError, live);
 
   const gaxOptions = (callOptions: CallOptions | undefined, extra?: GaxCallOptions): GaxCallOptions => {
     // User extras (otherArgs, …) travel along untyped: gax reads them, we do not.
@@ -560,9 +600,15 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
     Promise.resolve(pending).then(forget, forget);
   };
   const call = <T>(callOptions: CallOptions | undefined, start: () => PromiseLike<unknown>): Promise<T> =>
-    settleWithSignal<T>(start, callOptions?.signal, (pending) => pacedCancel(pending, () => cancelGaxCall(pending)), mapError);
+    settle<T>(start, callOptions?.signal, (pending) => pacedCancel(pending, () => cancelGaxCall(pending)));
 
-  const transport: OperationsTransport = {
+  const transport: GaxTransport = {
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const giveUp of [...live]) giveUp(closedError());
+    },
+
     async getOperation(name, callOptions) {
       const answer = await call<unknown>(callOptions, () => client.getOperation({ name }, gaxOptions(callOptions)));
       return operationFromGax(Array.isArray(answer) ? answer[0] : answer); // gax resolves to [operation]
@@ -678,7 +724,7 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
     transport.waitOperation = async (name, timeoutMs, callOptions) => {
       const signal = callOptions?.signal;
       if (signal?.aborted) throw abortReason(signal);
-      const stub = await settleWithSignal<unknown>(() => stubPromise, signal, () => undefined, mapError);
+      const stub = await settle<unknown>(() => stubPromise, signal, () => undefined);
       const wait = grpcWaitMethod(stub);
       if (!wait) {
         throw new RpcError(
@@ -695,11 +741,11 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
       }
       const deadline = deadlineMs !== undefined && Number.isFinite(deadlineMs) ? new Date(Date.now() + Math.max(0, deadlineMs)) : undefined;
       // The metadata gax sends with GetOperation: the client's x-goog-api-client and the callOptions headers.
-      const metadata = await settleWithSignal<GrpcLikeMetadata | undefined>(() => (gaxMetadata ??= captureGaxMetadata()), signal, () => undefined, mapError);
+      const metadata = await settle<GrpcLikeMetadata | undefined>(() => (gaxMetadata ??= captureGaxMetadata()), signal, () => undefined);
       const stubOptions: Obj = { ...userGrpcOptions() };
       if (deadline) stubOptions.deadline = deadline;
       let grpcCall: unknown;
-      const operation = await settleWithSignal<unknown>(
+      const operation = await settle<unknown>(
         () =>
           new Promise((resolve, reject) => {
             const callback = (err: unknown, response?: unknown): void => (err ? reject(err) : resolve(response));
@@ -707,7 +753,6 @@ export function gaxTransport(operationsClient: GaxOperationsClient, options: Gax
           }),
         signal,
         (pending) => pacedCancel(pending, () => cancelGaxCall(grpcCall)),
-        mapError,
       );
       return operationFromGax(operation);
     };

@@ -11,7 +11,7 @@ import { UnsupportedRuntimeError } from '../errors.js';
 import type { GaxOperationOptions } from '../gax-operation.js';
 import type { LongRunningOperation } from '../operation.js';
 import type { OperationsTransport } from '../types.js';
-import type { GaxOperation, GaxOperationsClient, GaxTransportOptions } from './gax.js';
+import type { GaxOperation, GaxOperationsClient, GaxTransport, GaxTransportOptions } from './gax.js';
 import type { GrpcTransport, GrpcTransportOptions } from './grpc.js';
 
 function needsNode(feature: string, why: string): UnsupportedRuntimeError {
@@ -43,7 +43,7 @@ export function grpcTransport(options: GrpcTransportOptions): GrpcTransport {
  * gaxTransport(client.operationsClient); // throws UnsupportedRuntimeError in a browser
  * ```
  */
-export function gaxTransport(operationsClient: GaxOperationsClient, options?: GaxTransportOptions): OperationsTransport {
+export function gaxTransport(operationsClient: GaxOperationsClient, options?: GaxTransportOptions): GaxTransport {
   void operationsClient;
   void options;
   throw needsNode('gaxTransport', 'it drives a google-gax OperationsClient, and google-gax runs on Node.js');
