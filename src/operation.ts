@@ -153,6 +153,8 @@ const NO_WAITER_LEFT = new DOMException('no waiter left', 'AbortError');
  * and decoded again the first time someone asks for it.
  */
 const NOT_KEPT: unique symbol = Symbol('longrunning.metadata.notKept');
+/** The progress of the latest metadata has not been read from it yet. */
+const NOT_READ: unique symbol = Symbol('longrunning.metadata.notRead');
 
 /** The outcome of every operation still pending (one shared object: it carries nothing). */
 const PENDING: Outcome<never> = { state: 'pending' };
@@ -219,8 +221,8 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   private metadataValue?: TMetadata | typeof NOT_KEPT;
   /** Someone may look at decoded metadata (a listener, a stream, a getter was read): keep it from now on. */
   private metadataKept = false;
-  /** Progress of the latest metadata, in percent (progress-aware polling on). */
-  private metadataPercent?: number;
+  /** Progress of the latest metadata, in percent, or NOT_READ until someone asks (see absorbMetadata). */
+  private metadataPercent?: number | typeof NOT_READ;
   private lastEmittedMetadata?: OperationResource['metadata'];
   private outcome: Outcome<TResponse> = PENDING;
   private settled?: Promise<TResponse>;
@@ -267,7 +269,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
       this.pollImmediately = false;
     }
     try {
-      this.takeIn(this.resource);
+      this.takeIn(this.resource, true); // a loop usually follows: it reads the progress at its start
       if (this.resource.done) this.finish();
     } catch (err) {
       this.fail(err);
@@ -682,6 +684,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   }
   /** @internal Progress of the latest metadata, in percent. */
   [PROGRESS](): number | undefined {
+    if (this.metadataPercent === NOT_READ) this.metadataPercent = this.hasDecodedMetadata() ? progressPercent(this.peekMetadata()) : undefined;
     return this.metadataPercent;
   }
   /** @internal A failed call is about to be retried. */
@@ -752,9 +755,10 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
   /**
    * Makes `resource` the latest state: decodes what is new in it (throwing
    * DecodeError before anything changes but the metadata cache).
+   * `readProgress`: read the metadata's progress now (a loop will ask for it).
    */
-  private takeIn(resource: OperationResource): void {
-    this.absorbMetadata(resource);
+  private takeIn(resource: OperationResource, readProgress = this.loop !== undefined): void {
+    this.absorbMetadata(resource, readProgress);
     const { done } = resource;
     const response = done && resource.response ? this.decoders.response(resource.response) : undefined;
     const error = done && resource.error ? operationError(this.name, resource.error, this.decoders.registry) : undefined;
@@ -772,7 +776,7 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
    * keep the one Any, so later comparisons are by identity), reads its
    * progress, and keeps the decoded value only if someone may look at it.
    */
-  private absorbMetadata(resource: OperationResource): void {
+  private absorbMetadata(resource: OperationResource, readProgress: boolean): void {
     const any = resource.metadata;
     if (!any) return;
     const previous = this.metadataSource;
@@ -784,7 +788,8 @@ export class LongRunningOperation<TResponse = unknown, TMetadata = unknown> exte
     if (previous?.typeUrl === any.typeUrl) any.typeUrl = previous.typeUrl;
     const value = this.decoders.metadata(any);
     this.metadataSource = any;
-    this.metadataPercent = this.config.polling.followProgress ? progressPercent(value) : undefined;
+    // A loop that follows progress reads it right after this: read it while the value is at hand.
+    this.metadataPercent = readProgress && this.config.polling.followProgress ? progressPercent(value) : NOT_READ;
     const kept = this.metadataKept || this.listenerCount('metadata') > 0 || this.listenerCount('poll') > 0 || (this.streams?.size ?? 0) > 0;
     if (kept) this.metadataKept = true;
     this.metadataValue = kept || value === undefined ? value : NOT_KEPT;
