@@ -113,11 +113,15 @@ export class Watch implements TimerHandler, TimerEntry, CallRequest {
   private pollOnTimer = false;
   private readonly engine: Engine;
   private readonly timers: TimerQueue;
-  // Its own entry in the timer queue while it sleeps (TimerEntry): nothing allocated per sleep.
-  /** @internal */ due = 0;
-  /** @internal Position in the timer queue's heap, -1 while not asleep. */ index = -1;
-  /** @internal */ seq = 0;
-  /** @internal */ readonly fire: TimerHandler = this;
+  // The loop is its own entry in the timer queue while it sleeps (TimerEntry): nothing is allocated per sleep.
+  /** When the sleep ends (clock ms). */
+  due = 0;
+  /** Position in the timer queue's heap, -1 while not asleep. */
+  index = -1;
+  /** Order of scheduling (entries due together fire first-in first-out). */
+  seq = 0;
+  /** What the timer queue calls: this loop's `onTimer()`. */
+  readonly fire: TimerHandler = this;
   private call?: PendingCall;
   private unpark?: () => void;
   private retrying?: AbortController;
